@@ -1,0 +1,1 @@
+"""IO managers: where asset values are stored."""

@@ -1,0 +1,1 @@
+"""Dagster resources: the LLM node pool and its backends, the state database (ledger), settings."""

@@ -1,0 +1,126 @@
+"""In-process llama.cpp backend (llama-cpp-python): the embedded default, or any GGUF file."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from resources.embedded_model import EMBEDDED_MODEL_NAME, ensure_embedded_model
+from resources.llm_backend import BackendInfo, Completion, LLMBackend, LLMCallError, SamplingParams
+from resources.node_spec import NodeSpec
+from resources.settings import default_threads
+
+
+class LlamaCppBackend(LLMBackend):
+    """One llama.cpp model loaded in this process.
+
+    Calls are serialised (a llama.cpp context is single-sequence); llama-cpp-python keeps the evaluated
+    tokens, so a prompt that shares a prefix with the previous one (the few-shot exemplars, the
+    conversation so far) only evaluates the new suffix.
+    """
+
+    def __init__(self, spec: NodeSpec):
+        from llama_cpp import Llama
+
+        if spec.model_path:
+            path = Path(spec.model_path).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"node {spec.id}: model_path {path} does not exist (give the path of a .gguf file, "
+                    "or leave model_path unset for the embedded default model)"
+                )
+            model_name = spec.model or path.stem
+        else:
+            path = ensure_embedded_model()
+            model_name = spec.model or EMBEDDED_MODEL_NAME
+        self._spec = spec
+        self._lock = threading.Lock()
+        self._threads = spec.n_threads or default_threads()
+        self._llm = Llama(
+            model_path=str(path),
+            n_ctx=spec.context_window,
+            n_threads=self._threads,
+            n_threads_batch=self._threads,
+            n_batch=512,
+            verbose=os.environ.get("TRANSCRIPTS_LLAMA_VERBOSE") == "1",
+        )
+        self._info = BackendInfo(
+            node_id=spec.id,
+            backend="llama_cpp",
+            model=model_name,
+            prompt_style=spec.resolved_prompt_style,
+            context_window=spec.context_window,
+            details={"model_path": str(path), "n_threads": self._threads},
+        )
+
+    @property
+    def info(self) -> BackendInfo:
+        return self._info
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def _run(self, call: Any) -> tuple[dict[str, Any], float]:
+        started = time.perf_counter()
+        with self._lock:
+            try:
+                result = call()
+            except (ValueError, RuntimeError) as exc:  # context overflow, decode failure
+                raise LLMCallError(f"llama.cpp call failed: {exc}", node_id=self._spec.id) from exc
+        return result, time.perf_counter() - started
+
+    def complete(self, prompt: str, params: SamplingParams) -> Completion:
+        result, seconds = self._run(
+            lambda: self._llm.create_completion(
+                prompt,
+                max_tokens=params.max_tokens,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                repeat_penalty=params.repeat_penalty,
+                stop=list(params.stop) or None,
+                seed=params.seed,
+            )
+        )
+        choice = result["choices"][0]
+        usage = result.get("usage", {})
+        return Completion(
+            text=choice["text"],
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            seconds=seconds,
+            finish_reason=choice.get("finish_reason"),
+            node_id=self._spec.id,
+            model=self._info.model,
+        )
+
+    def chat_json(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], params: SamplingParams
+    ) -> Completion:
+        result, seconds = self._run(
+            lambda: self._llm.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                response_format={"type": "json_object", "schema": schema},
+                max_tokens=params.max_tokens,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                repeat_penalty=params.repeat_penalty,
+                seed=params.seed,
+            )
+        )
+        choice = result["choices"][0]
+        usage = result.get("usage", {})
+        return Completion(
+            text=choice["message"].get("content") or "",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            seconds=seconds,
+            finish_reason=choice.get("finish_reason"),
+            node_id=self._spec.id,
+            model=self._info.model,
+        )
+
+    def close(self) -> None:
+        self._llm.close()

@@ -1,0 +1,144 @@
+"""The state database schema (SQLAlchemy Core) and its versioned migrations.
+
+SQLite file by default, Postgres by URL. ``open_state_db(url)`` returns an engine whose schema is at the
+latest version: each migration runs once, in order, recorded in ``schema_version``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+)
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    Column("request_text", Text, nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("out_dir", Text, nullable=True),
+    Column("status", String(16), nullable=False, default="open"),  # open | fulfilled | exhausted
+    Column("status_reason", Text, nullable=True),
+)
+
+shards = Table(
+    "shards",
+    metadata,
+    Column("shard_key", String(96), primary_key=True),
+    Column("request_id", String(64), ForeignKey("requests.request_id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    Column("size", Integer, nullable=False),
+)
+
+slots = Table(
+    "slots",
+    metadata,
+    Column("slot_id", String(96), primary_key=True),
+    Column("request_id", String(64), ForeignKey("requests.request_id"), nullable=False),
+    Column("shard_key", String(96), ForeignKey("shards.shard_key"), nullable=False, index=True),
+    Column("slot_index", Integer, nullable=False),
+    Column("plan", JSON, nullable=False),
+    # planned | generated | passed  (in progress); accepted | rejected_quality | duplicate | failed (terminal)
+    Column("state", String(20), nullable=False, default="planned"),
+    Column("reason", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("transcript", JSON, nullable=True),
+    Column("quality", JSON, nullable=True),
+    Column("content_hash", String(64), nullable=True),
+    Column("duplicate_of", String(96), nullable=True),
+    Column("library_seq", Integer, nullable=True),
+    Column("updated_at", DateTime(timezone=True), server_default=func.now(), onupdate=func.now()),
+    Index("ix_slots_request_state", "request_id", "state"),
+    Index("ix_slots_state", "state"),
+    Index("ix_slots_hash", "content_hash"),
+)
+
+performance_samples = Table(
+    "performance_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("timestamp", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("throughput_per_sec", Float, nullable=False),
+    Column("p50_latency_ms", Float, nullable=False),
+    Column("p95_latency_ms", Float, nullable=False),
+    Column("error_rate", Float, nullable=False),
+    Column("queue_depth", Integer, nullable=False),
+    Column("node_id", String(64), nullable=True),
+    Column("shard_key", String(96), nullable=True),
+)
+
+TERMINAL_STATES = ("accepted", "rejected_quality", "duplicate", "failed")
+IN_PROGRESS_STATES = ("planned", "generated", "passed")
+
+
+def _v1_initial(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[requests, shards, slots, performance_samples])
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1_initial)]
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> int:
+    """Apply pending migrations; return the schema version."""
+    with engine.begin() as conn:
+        metadata.create_all(conn, tables=[schema_version])
+        current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
+        for version, step in MIGRATIONS:
+            if version > current:
+                step(conn)
+                conn.execute(schema_version.insert().values(version=version))
+                current = version
+    return current
+
+
+def open_state_db(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    migrate(engine)
+    return engine

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Make ./.venv point at a virtualenv holding exactly requirements.lock, then install this checkout into it.
+#
+# The virtualenv is cached per user under ~/.cache/transcript-foundry/venvs/<hash of requirements.lock and
+# the Python version>, so a fresh clone (and CI) reuses it and only a dependency change rebuilds it
+# (llama-cpp-python compiles from source: about 10 minutes on 2 cores). A build happens in the cache
+# folder marked complete only at the end, so an interrupted build is started over, never reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3.11}"
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  echo "error: $PYTHON not found. Install Python 3.11 (or set PYTHON=/path/to/python3.11)." >&2
+  exit 1
+fi
+pyver=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ "$pyver" != "3.11" ]; then
+  echo "error: $PYTHON is Python $pyver; this project needs Python 3.11 (set PYTHON=...)." >&2
+  exit 1
+fi
+
+cache_root="${TRANSCRIPTS_VENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/transcript-foundry/venvs}"
+key=$( (cat requirements.lock; "$PYTHON" -c 'import sys; print(sys.version)'; uname -m) | sha256sum | cut -c1-16)
+venv="$cache_root/$key"
+
+mkdir -p "$cache_root"
+exec 9>"$cache_root/.lock-$key"
+flock 9
+if [ ! -f "$venv/.complete" ]; then
+  echo ">> building the virtualenv for requirements.lock ($key) in $venv"
+  echo ">> llama-cpp-python compiles from source once: about 10 minutes on 2 cores"
+  rm -rf "$venv"   # a build without .complete was interrupted: start over
+  "$PYTHON" -m venv "$venv"
+  "$venv/bin/pip" install --quiet --upgrade "pip>=24" setuptools wheel
+  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$venv/bin/pip" install --quiet -r requirements.lock
+  touch "$venv/.complete"
+  # Keep the three most recently built virtualenvs.
+  ls -1dt "$cache_root"/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
+fi
+ln -sfn "$venv" .venv
+# Point the cached virtualenv at this checkout (fast; no dependency is touched).
+log=$(mktemp)
+if ! .venv/bin/pip install --quiet --no-deps --no-build-isolation -e . >"$log" 2>&1; then cat "$log" >&2; rm -f "$log"; exit 1; fi
+rm -f "$log"

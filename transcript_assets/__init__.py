@@ -1,0 +1,1 @@
+"""Transcript Foundry: Dagster assets, the request parser, domain packs and the CLI."""

@@ -1,0 +1,10 @@
+"""Shards: the dynamic partitions of the per-shard assets. One key per shard of N conversations."""
+
+from dagster import DynamicPartitionsDefinition
+
+SHARDS_PARTITION_NAME = "transcript_shards"
+shard_partitions = DynamicPartitionsDefinition(name=SHARDS_PARTITION_NAME)
+
+
+def shard_key(request_id: str, number: int) -> str:
+    return f"{request_id}-s{number:04d}"

@@ -1,0 +1,254 @@
+"""Driving one request to completion: plan shards, run them through Dagster, top up, report.
+
+Used by ``transcripts generate``. Shards are planned ahead from the yield seen so far, run as real Dagster
+runs on the project's instance (so they show up in the UI), folded into the library, and topped up until
+``count`` transcripts are accepted or the slot budget is spent. All progress lives in the ledger, so a
+re-run of an interrupted request resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dagster import DagsterInstance, Definitions
+
+from resources.ledger import Ledger
+from transcript_assets.conversation_plan import plan_conversation
+from transcript_assets.custom_json_export import write_jsonl
+from transcript_assets.domain_pack import DomainPack
+from transcript_assets.job_spec import JobSpec
+from transcript_assets.partitions import SHARDS_PARTITION_NAME, shard_key
+
+DEFAULT_SHARD_SIZE = 10
+DEFAULT_BUDGET_FACTOR = 3.0
+PRIOR_YIELD = 0.8  # expected accepted share of slots before any is known
+
+
+class RunFailed(RuntimeError):
+    """A Dagster run of a shard or of the library failed; the message carries Dagster's error."""
+
+
+@dataclass
+class RequestSummary:
+    request_id: str
+    request_text: str
+    count: int
+    accepted: int
+    surplus_accepted: list[str]
+    rejected_quality: int
+    duplicate: int
+    failed: int
+    in_progress: int
+    fulfilled: bool
+    status: str
+    reason: str | None
+    shards: int
+    dagster_runs: list[str]
+    wall_seconds: float
+    output_tokens: int
+    accepted_output_tokens: int
+    accepted_tokens_per_second: float
+    conversations_per_hour: float
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def request_id_for(spec: JobSpec, out_dir: Path | None) -> str:
+    where = str(out_dir.resolve()) if out_dir else ""
+    return "r" + hashlib.sha256(f"{spec.canonical_json()}|{where}".encode()).hexdigest()[:11]
+
+
+def effective_seed(spec: JobSpec, request_id: str) -> int:
+    return spec.seed if spec.seed is not None else int(request_id[1:9], 16) & 0x7FFFFFFF
+
+
+class RequestRunner:
+    def __init__(
+        self,
+        defs: Definitions,
+        instance: DagsterInstance,
+        ledger: Ledger,
+        packs: dict[str, DomainPack],
+        *,
+        shard_size: int = DEFAULT_SHARD_SIZE,
+        budget_factor: float = DEFAULT_BUDGET_FACTOR,
+        on_shard: Callable[[str, int, int], None] | None = None,
+        log_level: str = "WARNING",
+    ):
+        if shard_size < 1:
+            raise ValueError("shard_size must be at least 1")
+        if budget_factor < 1:
+            raise ValueError("budget_factor must be at least 1 (slots planned per transcript requested)")
+        self.defs = defs
+        self.instance = instance
+        self.ledger = ledger
+        self.packs = packs
+        self.shard_size = shard_size
+        self.budget_factor = budget_factor
+        self._on_shard = on_shard
+        self.log_level = log_level
+        self.runs: list[str] = []
+
+    # ---- submission --------------------------------------------------------------------------------
+    def submit(self, spec: JobSpec, request_text: str, out_dir: Path | None) -> str:
+        request_id = request_id_for(spec, out_dir)
+        self.ledger.create_request(
+            request_id,
+            request_text,
+            spec.model_dump(mode="json"),
+            spec.count,
+            effective_seed(spec, request_id),
+            str(out_dir.resolve()) if out_dir else None,
+        )
+        return request_id
+
+    def slot_budget(self, count: int) -> int:
+        return max(count + 5, math.ceil(count * self.budget_factor))
+
+    # ---- planning ----------------------------------------------------------------------------------
+    def _plan_shards(self, request_id: str, spec: JobSpec, seed: int) -> list[str]:
+        counts = self.ledger.state_counts(request_id)
+        accepted = counts["accepted"]
+        in_flight = counts["planned"] + counts["generated"] + counts["passed"]
+        planned_total = sum(counts.values())
+        terminal = accepted + counts["rejected_quality"] + counts["duplicate"] + counts["failed"]
+        observed = accepted / terminal if terminal >= 5 else PRIOR_YIELD
+        expected_yield = min(1.0, max(0.2, observed))
+        need = spec.count - accepted - math.floor(in_flight * expected_yield)
+        if need <= 0:
+            return []
+        budget_left = self.slot_budget(spec.count) - planned_total
+        slots_wanted = min(budget_left, math.ceil(need / expected_yield))
+        pack = self.packs[spec.domain]
+        # One shard at a time: the yield seen so far sizes the next one, so little is generated past count.
+        size = min(self.shard_size, slots_wanted)
+        if size <= 0:
+            return []
+        next_index = self.ledger.next_slot_index(request_id)
+        key = shard_key(request_id, len(self.ledger.shard_keys(request_id)))
+        plans = [
+            plan_conversation(spec, pack, request_id, seed, i).model_dump(mode="json")
+            for i in range(next_index, next_index + size)
+        ]
+        self.ledger.add_shard(key, request_id, plans)
+        self.instance.add_dynamic_partitions(SHARDS_PARTITION_NAME, [key])
+        return [key]
+
+    # ---- running -----------------------------------------------------------------------------------
+    def _execute(self, job_name: str, partition_key: str | None = None) -> None:
+        job = self.defs.resolve_job_def(job_name)
+        result = job.execute_in_process(
+            run_config={"loggers": {"console": {"config": {"log_level": self.log_level}}}},
+            instance=self.instance,
+            partition_key=partition_key,
+            raise_on_error=False,
+        )
+        self.runs.append(result.run_id)
+        if not result.success:
+            errors = [
+                e.event_specific_data.error.message.strip()  # type: ignore[union-attr]
+                for e in result.all_events
+                if e.is_failure and getattr(e.event_specific_data, "error", None) is not None
+            ]
+            detail = errors[0] if errors else "see the run in the Dagster UI"
+            where = f" for shard {partition_key}" if partition_key else ""
+            raise RunFailed(f"Dagster run {result.run_id} ({job_name}{where}) failed: {detail}")
+
+    def run(self, request_id: str) -> RequestSummary:
+        started = time.perf_counter()
+        request = self.ledger.get_request(request_id)
+        spec = JobSpec.model_validate(request.spec)
+        shards_run = 0
+        pending = self.ledger.unfinished_shards(request_id)  # resume: shards an interrupted run left behind
+        if pending:
+            self.instance.add_dynamic_partitions(SHARDS_PARTITION_NAME, pending)
+            self._execute_shards(pending)
+            shards_run += len(pending)
+            self._execute("build_library")
+        while True:
+            if self.ledger.state_counts(request_id)["accepted"] >= spec.count:
+                break
+            keys = self._plan_shards(request_id, spec, request.seed)
+            if not keys:
+                break
+            self._execute_shards(keys)
+            shards_run += len(keys)
+            self._execute("build_library")
+        return self._finish(request_id, spec, started, shards_run)
+
+    def _execute_shards(self, keys: list[str]) -> None:
+        for i, key in enumerate(keys):
+            if self._on_shard:
+                self._on_shard(key, i, len(keys))
+            self._execute("generate_shard", key)
+
+    # ---- reporting ---------------------------------------------------------------------------------
+    def _finish(self, request_id: str, spec: JobSpec, started: float, shards_run: int) -> RequestSummary:
+        request = self.ledger.get_request(request_id)
+        counts = self.ledger.state_counts(request_id)
+        accepted_rows = self.ledger.accepted_slots(request_id)
+        delivered, surplus = accepted_rows[: spec.count], accepted_rows[spec.count :]
+        fulfilled = counts["accepted"] >= spec.count
+        in_progress = counts["planned"] + counts["generated"] + counts["passed"]
+        if fulfilled:
+            status, reason = "fulfilled", None
+        else:
+            status = "exhausted"
+            reason = (
+                f"only {counts['accepted']} of {spec.count} transcripts accepted after spending the slot budget "
+                f"({self.slot_budget(spec.count)} slots = budget factor {self.budget_factor} x count); see the "
+                "failure reasons, lower quality_threshold, or re-run with a larger --budget-factor"
+            )
+        self.ledger.set_request_status(request_id, status, reason)
+        all_rows = self.ledger.slots_in_state(request_id, ("accepted", "rejected_quality", "duplicate", "failed"))
+        output_tokens = sum((r.transcript or {}).get("generation", {}).get("output_tokens", 0) for r in all_rows)
+        accepted_tokens = sum((r.transcript or {}).get("generation", {}).get("output_tokens", 0) for r in delivered)
+        wall = time.perf_counter() - started
+        reasons: dict[str, int] = {}
+        for r in all_rows:
+            if r.state in ("rejected_quality", "failed") and r.reason:
+                key = f"{r.state}: {r.reason.split(';')[0].split(':')[-1].strip()[:80]}"
+                reasons[key] = reasons.get(key, 0) + 1
+        summary = RequestSummary(
+            request_id=request_id,
+            request_text=request.request_text,
+            count=spec.count,
+            accepted=len(delivered),
+            surplus_accepted=[r.slot_id for r in surplus],
+            rejected_quality=counts["rejected_quality"],
+            duplicate=counts["duplicate"],
+            failed=counts["failed"],
+            in_progress=in_progress,
+            fulfilled=fulfilled,
+            status=status,
+            reason=reason,
+            shards=shards_run,
+            dagster_runs=list(self.runs),
+            wall_seconds=round(wall, 2),
+            output_tokens=output_tokens,
+            accepted_output_tokens=accepted_tokens,
+            accepted_tokens_per_second=round(accepted_tokens / wall, 2) if wall else 0.0,
+            conversations_per_hour=round(len(delivered) * 3600 / wall, 1) if wall and shards_run else 0.0,
+            failure_reasons=dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+        )
+        if request.out_dir:
+            out = Path(request.out_dir)
+            transcripts_path = out / "transcripts.jsonl"
+            write_jsonl(transcripts_path, [r.transcript for r in delivered if r.transcript is not None])
+            summary.paths = {
+                "transcripts": str(transcripts_path),
+                "summary": str(out / "summary.json"),
+                "custom_json": str(out / "exports" / "custom_json" / "transcripts.jsonl"),
+            }
+            (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+        return summary

@@ -1,0 +1,26 @@
+"""Everything a per-shard asset needs to know about its shard, read from the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resources.ledger import Ledger, RequestRow
+from transcript_assets.domain_pack import DomainPack, DomainPackError, load_domain_packs, unknown_domain_message
+from transcript_assets.job_spec import JobSpec
+
+
+@dataclass(frozen=True)
+class ShardContext:
+    shard_key: str
+    request: RequestRow
+    spec: JobSpec
+    pack: DomainPack
+
+
+def load_shard_context(ledger: Ledger, shard_key: str) -> ShardContext:
+    request = ledger.get_request(ledger.shard_request(shard_key))
+    spec = JobSpec.model_validate(request.spec)
+    packs = load_domain_packs()
+    if spec.domain not in packs:
+        raise DomainPackError(unknown_domain_message(spec.domain, packs))
+    return ShardContext(shard_key=shard_key, request=request, spec=spec, pack=packs[spec.domain])

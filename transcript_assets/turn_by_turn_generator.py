@@ -1,0 +1,109 @@
+"""Strategy for small base models: one turn per completion along the plan's beats.
+
+Asked for a whole call at once, a 270M base model drifts and loops. Asked for one line at a time, with a
+beat label saying what the line must do, it stays on track. A degenerate line is re-sampled a few times
+with another seed before the attempt is given up (a recorded failure, never filler text).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from resources.llm_backend import LLMBackend, SamplingParams
+from transcript_assets.call_stats import CallStats
+from transcript_assets.conversation_plan import ConversationPlan
+from transcript_assets.few_shot_prompt import conversation_header, planned_label
+from transcript_assets.generation_outcome import GenerationFailed
+from transcript_assets.transcript import GenerationInfo, Transcript, Turn
+from transcript_assets.turn_text import DegenerateTurn, clean_turn
+
+
+@dataclass(frozen=True)
+class TurnByTurnSettings:
+    max_turn_tokens: int = 90
+    temperature: float = 0.8
+    top_p: float = 0.95
+    repeat_penalty: float = 1.15
+    turn_retries: int = 3
+
+
+def derived_seed(*parts: object) -> int:
+    return zlib.crc32(":".join(str(p) for p in parts).encode()) & 0x7FFFFFFF
+
+
+def write_conversation(
+    backend: LLMBackend,
+    prefix: str,
+    call_number: int,
+    plan: ConversationPlan,
+    *,
+    attempt: int,
+    round_: int,
+    stats: CallStats,
+    settings: TurnByTurnSettings = TurnByTurnSettings(),
+) -> Transcript:
+    text = prefix + conversation_header(plan, call_number)
+    turns: list[Turn] = []
+    output_tokens = 0
+    calls = 0
+    seconds = 0.0
+    for i, planned in enumerate(plan.turns):
+        prompt = text + planned_label(planned, plan.emotional_tone)
+        problem: DegenerateTurn | None = None
+        for retry in range(settings.turn_retries):
+            completion = backend.complete(
+                prompt,
+                SamplingParams(
+                    max_tokens=settings.max_turn_tokens,
+                    temperature=settings.temperature,
+                    top_p=settings.top_p,
+                    repeat_penalty=settings.repeat_penalty,
+                    stop=("\n",),
+                    seed=derived_seed(plan.seed, attempt, round_, i, retry),
+                ),
+            )
+            stats.record(completion)
+            calls += 1
+            output_tokens += completion.completion_tokens
+            seconds += completion.seconds
+            try:
+                cleaned = clean_turn(
+                    completion.text,
+                    truncated=completion.finish_reason == "length",
+                    previous=[t.text for t in turns],
+                )
+            except DegenerateTurn as exc:
+                stats.degenerate += 1
+                problem = exc
+                continue
+            break
+        else:
+            raise GenerationFailed(
+                f"turn {i + 1} ({planned.speaker}) degenerate after {settings.turn_retries} tries: {problem}"
+            )
+        turns.append(Turn(speaker=planned.speaker, text=cleaned, beat=planned.beat, act=planned.act))
+        text = f"{prompt} {cleaned}\n"
+    return Transcript(
+        id=plan.slot_id,
+        request_id=plan.request_id,
+        domain=plan.domain,
+        scenario=plan.scenario,
+        emotional_tone=plan.emotional_tone,
+        complexity=plan.complexity,
+        caller_type=plan.caller_type,
+        company=plan.company,
+        agent_name=plan.agent_name,
+        turns=turns,
+        generation=GenerationInfo(
+            node_id=backend.info.node_id,
+            model=backend.info.model,
+            strategy="turn_by_turn",
+            output_tokens=output_tokens,
+            llm_calls=calls,
+            seconds=round(seconds, 3),
+            attempt=attempt,
+            round=round_,
+            seed=plan.seed,
+        ),
+    )
