@@ -67,8 +67,13 @@ def load_nodes_file(path: Path) -> list[NodeSpec]:
                 for e in exc.errors()
             )
             raise NodeConfigError(f"nodes file {path}: nodes[{i}]: {problems}") from None
-    ids = [n.id for n in nodes]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise NodeConfigError(f"nodes file {path}: duplicate node id(s) {dupes}; each node needs its own id")
+    first_index: dict[str, int] = {}
+    for i, node in enumerate(nodes):
+        if node.id in first_index:
+            first = first_index[node.id]
+            raise NodeConfigError(
+                f"nodes file {path}: nodes[{i}]: id: duplicate node id {node.id!r} "
+                f"(nodes[{first}] has it too); each node needs its own id"
+            )
+        first_index[node.id] = i
     return nodes

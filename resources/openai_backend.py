@@ -20,7 +20,10 @@ _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 def _response_format(mode: str, schema: dict[str, Any]) -> dict[str, Any] | None:
     if mode == "json_schema":  # OpenAI, vLLM, llama-server, LM Studio
-        return {"type": "json_schema", "json_schema": {"name": "transcripts", "schema": schema, "strict": True}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "transcripts", "schema": schema, "strict": True},
+        }
     if mode == "json_object_schema":  # llama-cpp-python's server
         return {"type": "json_object", "schema": schema}
     if mode == "json_object":
@@ -34,7 +37,8 @@ class OpenAICompatibleBackend(LLMBackend):
         api_key = os.environ.get(spec.api_key_env, "") if spec.api_key_env else ""
         if spec.api_key_env and not api_key:
             raise ValueError(
-                f"node {spec.id}: api_key_env names {spec.api_key_env}, but that environment variable is empty"
+                f"node {spec.id}: api_key_env names {spec.api_key_env}, "
+                "but that environment variable is empty"
             )
         self._spec = spec
         self._client = openai.OpenAI(
@@ -74,6 +78,12 @@ class OpenAICompatibleBackend(LLMBackend):
             raise LLMCallError(f"{self._spec.url} timed out", node_id=self._spec.id) from exc
         except openai.APIConnectionError as exc:
             raise LLMCallError(f"cannot reach {self._spec.url}: {exc}", node_id=self._spec.id) from exc
+        if not hasattr(response, "choices"):  # a 200 whose body is not OpenAI JSON: a proxy page, a wrong URL
+            raise LLMCallError(
+                f"{self._spec.url} answered with something that is not an OpenAI response: "
+                f"{str(response)[:120]!r}",
+                node_id=self._spec.id,
+            )
         return response, time.perf_counter() - started
 
     def _extra(self, params: SamplingParams) -> dict[str, Any]:

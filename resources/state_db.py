@@ -132,7 +132,15 @@ def migrate(engine: Engine) -> int:
     return current
 
 
+def normalise_db_url(url: str) -> str:
+    """Plain ``postgresql://`` URLs use psycopg2 (installed); SQLAlchemy 2.1 would pick psycopg 3."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
+
+
 def open_state_db(url: str) -> Engine:
+    url = normalise_db_url(url)
     if url.startswith("sqlite:///"):
         from pathlib import Path
 

@@ -116,7 +116,11 @@ class RequestRunner:
         return max(count + 5, math.ceil(count * self.budget_factor))
 
     # ---- planning ----------------------------------------------------------------------------------
-    def _plan_shards(self, request_id: str, spec: JobSpec, seed: int) -> list[str]:
+    def plan_next_shard(self, request_id: str) -> str | None:
+        """Plan the next shard of a request (ledger + Dagster partition); None when no more is needed."""
+        request = self.ledger.get_request(request_id)
+        spec = JobSpec.model_validate(request.spec)
+        seed = request.seed
         counts = self.ledger.state_counts(request_id)
         accepted = counts["accepted"]
         in_flight = counts["planned"] + counts["generated"] + counts["passed"]
@@ -126,14 +130,14 @@ class RequestRunner:
         expected_yield = min(1.0, max(0.2, observed))
         need = spec.count - accepted - math.floor(in_flight * expected_yield)
         if need <= 0:
-            return []
+            return None
         budget_left = self.slot_budget(spec.count) - planned_total
         slots_wanted = min(budget_left, math.ceil(need / expected_yield))
         pack = self.packs[spec.domain]
         # One shard at a time: the yield seen so far sizes the next one, so little is generated past count.
         size = min(self.shard_size, slots_wanted)
         if size <= 0:
-            return []
+            return None
         next_index = self.ledger.next_slot_index(request_id)
         key = shard_key(request_id, len(self.ledger.shard_keys(request_id)))
         plans = [
@@ -142,7 +146,7 @@ class RequestRunner:
         ]
         self.ledger.add_shard(key, request_id, plans)
         self.instance.add_dynamic_partitions(SHARDS_PARTITION_NAME, [key])
-        return [key]
+        return key
 
     # ---- running -----------------------------------------------------------------------------------
     def _execute(self, job_name: str, partition_key: str | None = None) -> None:
@@ -178,11 +182,11 @@ class RequestRunner:
         while True:
             if self.ledger.state_counts(request_id)["accepted"] >= spec.count:
                 break
-            keys = self._plan_shards(request_id, spec, request.seed)
-            if not keys:
+            key = self.plan_next_shard(request_id)
+            if key is None:
                 break
-            self._execute_shards(keys)
-            shards_run += len(keys)
+            self._execute_shards([key])
+            shards_run += 1
             self._execute("build_library")
         return self._finish(request_id, spec, started, shards_run)
 

@@ -1,0 +1,80 @@
+"""The asset graph materialized with Dagster on the real embedded model."""
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from dagster import DagsterInstance, materialize
+
+from resources.state_db import TERMINAL_STATES
+from transcript_assets.custom_json_export import custom_json_export
+from transcript_assets.definitions import build_resources, defs
+from transcript_assets.domain_pack import DomainPack
+from transcript_assets.job_spec import JobSpec
+from transcript_assets.raw_transcripts import raw_transcripts
+from transcript_assets.request_runner import RequestRunner
+from transcript_assets.scored_transcripts import scored_transcripts
+from transcript_assets.transcript import Transcript
+from transcript_assets.transcript_library import transcript_library
+
+pytestmark = pytest.mark.slow
+
+
+def test_definitions_load() -> None:
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {"raw_transcripts", "scored_transcripts", "transcript_library", "custom_json_export"}
+    assert defs.resolve_job_def("generate_shard") and defs.resolve_job_def("build_library")
+
+
+def test_materialize_a_shard_and_the_library(project_home: Path, packs: dict[str, DomainPack], tmp_path: Path) -> None:
+    resources = build_resources()
+    ledger = resources["ledger"]
+    instance = DagsterInstance.get()
+    runner = RequestRunner(defs, instance, ledger, packs, shard_size=3)
+    spec = JobSpec(count=2, domain="retail", emotional_tone="confused", exchanges=(6, 8), quality_threshold=0.7)
+    out = tmp_path / "out"
+    request_id = runner.submit(spec, "test request", out)
+    shard = runner.plan_next_shard(request_id)
+    assert shard == f"{request_id}-s0000"
+    assert shard in instance.get_dynamic_partitions("transcript_shards")
+
+    result = materialize(
+        [raw_transcripts, scored_transcripts], partition_key=shard, resources=resources, instance=instance
+    )
+    assert result.success
+    raw = result.output_for_node("raw_transcripts")
+    scored = result.output_for_node("scored_transcripts")
+    raw_meta = result.asset_materializations_for_node("raw_transcripts")[0].metadata
+    assert raw_meta["slots"].value == 3
+    assert raw_meta["tokens_per_second"].value > 0
+    assert "**" in raw_meta["preview"].value  # markdown preview of one transcript
+    scored_meta = result.asset_materializations_for_node("scored_transcripts")[0].metadata
+    assert scored_meta["passed"].value == len(scored)
+    assert all(Transcript.model_validate(r).quality["passed"] for r in scored)
+    assert len(raw) + ledger.state_counts(request_id)["failed"] == 3
+    store = project_home / "store"
+    assert pl.read_parquet(store / "raw_transcripts" / f"{shard}.parquet").height == len(raw)
+
+    # Every slot of the shard is now generated-and-scored: passed, rejected_quality or failed.
+    states = {s.state for s in ledger.shard_slots(shard)}
+    assert states <= {"passed", "rejected_quality", "failed"}
+    assert ledger.performance_samples(result.run_id)[0]["throughput_per_sec"] > 0
+
+    library = materialize(
+        [transcript_library, custom_json_export], resources=resources, instance=instance, selection=None
+    )
+    assert library.success
+    lib = library.output_for_node("transcript_library")
+    assert len(lib) == len(scored)
+    counts = ledger.state_counts(request_id)
+    assert counts["accepted"] + counts["duplicate"] == len(scored)
+    assert sum(counts[s] for s in TERMINAL_STATES) == 3
+    export = out / "exports" / "custom_json" / "transcripts.jsonl"
+    lines = [json.loads(x) for x in export.read_text().splitlines()]
+    assert [x["id"] for x in lines] == [x["id"] for x in lib][: spec.count]
+    assert (project_home / "exports" / "custom_json" / "library.jsonl").exists()
+
+    # Materializing the library again adds nothing: it is incremental.
+    again = materialize([transcript_library], resources=resources, instance=instance)
+    assert again.asset_materializations_for_node("transcript_library")[0].metadata["added"].value == 0

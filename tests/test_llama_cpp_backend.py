@@ -1,0 +1,92 @@
+"""The in-process llama.cpp backend running the real embedded model."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from resources.embedded_model import EMBEDDED_MODEL_FILE, ensure_embedded_model
+from resources.llama_cpp_backend import LlamaCppBackend
+from resources.llm_backend import SamplingParams
+from resources.node_spec import NodeSpec
+from transcript_assets.call_stats import CallStats
+from transcript_assets.conversation_plan import plan_conversation
+from transcript_assets.domain_pack import DomainPack
+from transcript_assets.few_shot_prompt import select_exemplars, shared_prefix
+from transcript_assets.job_spec import JobSpec
+from transcript_assets.turn_by_turn_generator import write_conversation
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[LlamaCppBackend]:
+    b = LlamaCppBackend(NodeSpec(id="local", backend="llama_cpp", context_window=4096, n_threads=2))
+    yield b
+    b.close()
+
+
+def test_embedded_model_is_assembled_once_into_the_cache(embedded_model_path: Path) -> None:
+    assert embedded_model_path.name == EMBEDDED_MODEL_FILE
+    assert embedded_model_path.read_bytes()[:4] == b"GGUF"
+    mtime = embedded_model_path.stat().st_mtime_ns
+    assert ensure_embedded_model() == embedded_model_path
+    assert embedded_model_path.stat().st_mtime_ns == mtime
+
+
+def test_completion_stops_at_newline_and_counts_tokens(backend: LlamaCppBackend) -> None:
+    prompt = "(Agent greets the caller) Agent: Thank you for calling Evergreen Health, this is Maria.\n(Customer explains the problem) Customer:"
+    c = backend.complete(prompt, SamplingParams(max_tokens=40, stop=("\n",), seed=3))
+    assert c.text.strip()
+    assert "\n" not in c.text
+    assert 0 < c.completion_tokens <= 40
+    assert c.prompt_tokens == backend.count_tokens(prompt) + 1  # + BOS
+    assert c.finish_reason in ("stop", "length")
+    assert (c.node_id, c.model) == ("local", "gemma3-270m-q4_k_m")
+
+
+def test_same_seed_same_text(backend: LlamaCppBackend) -> None:
+    prompt = "(Agent asks for the member ID) Agent:"
+    params = SamplingParams(max_tokens=20, stop=("\n",), seed=11)
+    assert backend.complete(prompt, params).text == backend.complete(prompt, params).text
+
+
+def test_chat_json_is_grammar_constrained(backend: LlamaCppBackend) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"speaker": {"type": "string", "enum": ["AGENT", "CUSTOMER"]}, "text": {"type": "string"}},
+        "required": ["speaker", "text"],
+    }
+    c = backend.chat_json(
+        [{"role": "user", "content": "Write one line an agent says when answering a call, as JSON."}],
+        schema,
+        SamplingParams(max_tokens=60, seed=5, repeat_penalty=1.0),
+    )
+    data = json.loads(c.text)
+    assert data["speaker"] in ("AGENT", "CUSTOMER")
+    assert isinstance(data["text"], str)
+
+
+def test_a_whole_conversation_turn_by_turn(backend: LlamaCppBackend, packs: dict[str, DomainPack]) -> None:
+    pack = packs["telecom"]
+    spec = JobSpec(count=1, domain="telecom", emotional_tone="angry", exchanges=(8, 10))
+    plan = plan_conversation(spec, pack, "rtest", 9, 0)
+    prefix = shared_prefix(pack, select_exemplars(pack, "angry", 2, random.Random(1)))
+    stats = CallStats()
+    t = write_conversation(backend, prefix, 3, plan, attempt=1, round_=0, stats=stats)
+    assert [x.speaker for x in t.turns] == [x.speaker for x in plan.turns]
+    assert all(a.speaker != b.speaker for a, b in itertools.pairwise(t.turns))
+    assert all(x.text.strip() for x in t.turns)
+    assert t.generation.strategy == "turn_by_turn"
+    assert t.generation.output_tokens == stats.output_tokens > 0
+    assert stats.calls >= len(plan.turns)
+
+
+def test_missing_model_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"model_path .*does not exist .*\.gguf"):
+        LlamaCppBackend(NodeSpec(id="x", backend="llama_cpp", model_path=str(tmp_path / "nope.gguf")))

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from transcript_assets.turn_text import DegenerateTurn, clean_turn
+
+
+def test_keeps_a_normal_turn() -> None:
+    assert clean_turn(" Sure, it's H48213907.", truncated=False, previous=[]) == "Sure, it's H48213907."
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Thanks. (Customer gives the ID) Customer: It's 123", "Thanks."),
+        ("Okay, one moment. Agent: Anything else?", "Okay, one moment."),
+        ("I can help with that.\n(Agent asks) Agent: hi", "I can help with that."),
+        ('"Of course, let me check."', "Of course, let me check."),
+        ("Yes please ### Call 4", "Yes please"),
+    ],
+)
+def test_cuts_label_leaks(raw: str, expected: str) -> None:
+    assert clean_turn(raw, truncated=False, previous=[]) == expected
+
+
+def test_truncated_turn_is_cut_to_its_last_sentence() -> None:
+    text = "I see the charge. It was posted twice on the fourth and I will"
+    assert clean_turn(text, truncated=True, previous=[]) == "I see the charge."
+
+
+@pytest.mark.parametrize(
+    ("raw", "truncated", "previous", "why"),
+    [
+        ("", False, [], "no words"),
+        ("  ...  ", False, [], "no words"),
+        ("and then the the the and then", True, [], "without finishing a sentence"),
+        ("Thank you for calling.", False, ["thank you for calling"], "repeats an earlier turn"),
+        ("no no no no no no no no no no", False, [], "loops on the same words"),
+        (" ".join(["word"] * 30 + [f"w{i}" for i in range(70)]), False, [], "too long"),
+    ],
+)
+def test_degenerate_turns_are_refused_with_a_reason(raw: str, truncated: bool, previous: list[str], why: str) -> None:
+    with pytest.raises(DegenerateTurn, match=why):
+        clean_turn(raw, truncated=truncated, previous=previous)
