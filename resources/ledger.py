@@ -95,7 +95,13 @@ class Ledger(ConfigurableResource):
 
     # ---- requests -------------------------------------------------------------------------------
     def create_request(
-        self, request_id: str, request_text: str, spec: dict[str, Any], count: int, seed: int, out_dir: str | None
+        self,
+        request_id: str,
+        request_text: str,
+        spec: dict[str, Any],
+        count: int,
+        seed: int,
+        out_dir: str | None,
     ) -> bool:
         """Insert the request unless it exists; True when it was new."""
         with self.engine.begin() as conn:
@@ -132,7 +138,10 @@ class Ledger(ConfigurableResource):
 
     def list_requests(self) -> list[RequestRow]:
         with self.engine.connect() as conn:
-            ids = [r.request_id for r in conn.execute(select(requests.c.request_id).order_by(requests.c.created_at))]
+            ids = [
+                r.request_id
+                for r in conn.execute(select(requests.c.request_id).order_by(requests.c.created_at))
+            ]
         return [self.get_request(i) for i in ids]
 
     def set_request_status(self, request_id: str, status: str, reason: str | None = None) -> None:
@@ -156,7 +165,9 @@ class Ledger(ConfigurableResource):
 
     def next_slot_index(self, request_id: str) -> int:
         with self.engine.connect() as conn:
-            top = conn.execute(select(func.max(slots.c.slot_index)).where(slots.c.request_id == request_id)).scalar()
+            top = conn.execute(
+                select(func.max(slots.c.slot_index)).where(slots.c.request_id == request_id)
+            ).scalar()
         return 0 if top is None else top + 1
 
     # ---- shards and slots ---------------------------------------------------------------------------
@@ -182,7 +193,9 @@ class Ledger(ConfigurableResource):
     def shard_keys(self, request_id: str) -> list[str]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(shards.c.shard_key).where(shards.c.request_id == request_id).order_by(shards.c.shard_key)
+                select(shards.c.shard_key)
+                .where(shards.c.request_id == request_id)
+                .order_by(shards.c.shard_key)
             )
             return [r.shard_key for r in rows]
 
@@ -198,7 +211,9 @@ class Ledger(ConfigurableResource):
 
     def shard_slots(self, shard_key: str) -> list[SlotRow]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(slots).where(slots.c.shard_key == shard_key).order_by(slots.c.slot_index))
+            rows = conn.execute(
+                select(slots).where(slots.c.shard_key == shard_key).order_by(slots.c.slot_index)
+            )
             return [_slot(r) for r in rows]
 
     def unfinished_shards(self, request_id: str) -> list[str]:
@@ -223,10 +238,16 @@ class Ledger(ConfigurableResource):
     def record_failed(self, slot_id: str, reason: str, attempts: int) -> None:
         self._set(slot_id, state="failed", reason=reason, attempts=attempts)
 
-    def record_passed(self, slot_id: str, transcript: dict[str, Any], quality: dict[str, Any], attempts: int) -> None:
-        self._set(slot_id, state="passed", transcript=transcript, quality=quality, attempts=attempts, reason=None)
+    def record_passed(
+        self, slot_id: str, transcript: dict[str, Any], quality: dict[str, Any], attempts: int
+    ) -> None:
+        self._set(
+            slot_id, state="passed", transcript=transcript, quality=quality, attempts=attempts, reason=None
+        )
 
-    def record_rejected(self, slot_id: str, reason: str, quality: dict[str, Any], transcript: dict[str, Any]) -> None:
+    def record_rejected(
+        self, slot_id: str, reason: str, quality: dict[str, Any], transcript: dict[str, Any]
+    ) -> None:
         self._set(slot_id, state="rejected_quality", reason=reason, quality=quality, transcript=transcript)
 
     # ---- library ------------------------------------------------------------------------------------

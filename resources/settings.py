@@ -57,7 +57,9 @@ def default_threads() -> int:
         try:
             threads = int(value)
         except ValueError:
-            raise ValueError(f"{THREADS_ENV}={value!r} must be a whole number of CPU threads, e.g. 4") from None
+            raise ValueError(
+                f"{THREADS_ENV}={value!r} must be a whole number of CPU threads, e.g. 4"
+            ) from None
         if threads < 1:
             raise ValueError(f"{THREADS_ENV} must be at least 1, got {threads}")
         return threads

@@ -27,12 +27,16 @@ def test_definitions_load() -> None:
     assert defs.resolve_job_def("generate_shard") and defs.resolve_job_def("build_library")
 
 
-def test_materialize_a_shard_and_the_library(project_home: Path, packs: dict[str, DomainPack], tmp_path: Path) -> None:
+def test_materialize_a_shard_and_the_library(
+    project_home: Path, packs: dict[str, DomainPack], tmp_path: Path
+) -> None:
     resources = build_resources()
     ledger = resources["ledger"]
     instance = DagsterInstance.get()
     runner = RequestRunner(defs, instance, ledger, packs, shard_size=3)
-    spec = JobSpec(count=2, domain="retail", emotional_tone="confused", exchanges=(6, 8), quality_threshold=0.7)
+    spec = JobSpec(
+        count=2, domain="retail", emotional_tone="confused", exchanges=(6, 8), quality_threshold=0.7
+    )
     out = tmp_path / "out"
     request_id = runner.submit(spec, "test request", out)
     shard = runner.plan_next_shard(request_id)

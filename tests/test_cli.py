@@ -28,7 +28,9 @@ def slot_states(home: Path) -> list[tuple[str, str, str | None]]:
 
 
 def test_plan_prints_the_jobspec(tmp_path: Path) -> None:
-    done = run_cli(["plan", "Generate two hundred and five telco transcripts with irate callers", "--json"], tmp_path)
+    done = run_cli(
+        ["plan", "Generate two hundred and five telco transcripts with irate callers", "--json"], tmp_path
+    )
     assert done.returncode == 0, done.stderr
     spec = json.loads(done.stdout)
     assert (spec["count"], spec["domain"], spec["emotional_tone"]) == (205, "telecom", "angry")
@@ -61,8 +63,16 @@ def test_plan_accepts_a_jobspec_file(tmp_path: Path) -> None:
 def test_generate_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
     home, out = tmp_path / "home", tmp_path / "out"
     done = run_cli(
-        ["generate", "Generate 2 short healthcare transcripts with anxious callers", "--out", str(out),
-         "--shard-size", "3", "--budget-factor", "6"],
+        [
+            "generate",
+            "Generate 2 short healthcare transcripts with anxious callers",
+            "--out",
+            str(out),
+            "--shard-size",
+            "3",
+            "--budget-factor",
+            "6",
+        ],
         home,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -70,8 +80,17 @@ def test_generate_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
     lines = [json.loads(x) for x in (out / "transcripts.jsonl").read_text().splitlines()]
     assert len(lines) == 2
     for record in lines:
-        assert {"id", "request_id", "domain", "scenario", "emotional_tone", "complexity", "turns", "quality",
-                "generation"} <= set(record)
+        assert {
+            "id",
+            "request_id",
+            "domain",
+            "scenario",
+            "emotional_tone",
+            "complexity",
+            "turns",
+            "quality",
+            "generation",
+        } <= set(record)
         assert record["domain"] == "healthcare" and record["emotional_tone"] == "anxious"
         assert {t["speaker"] for t in record["turns"]} == {"AGENT", "CUSTOMER"}
         assert record["quality"]["passed"] is True
@@ -80,8 +99,9 @@ def test_generate_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
     assert summary["accepted"] == 2 and summary["fulfilled"] is True
     terminal = ("accepted", "rejected_quality", "duplicate", "failed")
     assert all(s in terminal for _, s, _ in states), states
-    assert summary["accepted"] + len(summary["surplus_accepted"]) + summary["rejected_quality"] + \
-        summary["duplicate"] + summary["failed"] == len(states)
+    assert summary["accepted"] + len(summary["surplus_accepted"]) + summary["rejected_quality"] + summary[
+        "duplicate"
+    ] + summary["failed"] == len(states)
     assert (out / "exports" / "custom_json" / "transcripts.jsonl").read_text().count("\n") == 2
     # The runs are real Dagster runs on the project's instance (what `dagster dev` shows).
     from dagster import DagsterInstance, DagsterRunStatus
@@ -97,8 +117,17 @@ def test_generate_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_an_interrupted_request_resumes_without_regenerating(tmp_path: Path) -> None:
     home, out = tmp_path / "home", tmp_path / "out"
-    args = ["generate", "Generate 3 retail transcripts", "--out", str(out), "--shard-size", "4",
-            "--budget-factor", "6", "--no-progress"]
+    args = [
+        "generate",
+        "Generate 3 retail transcripts",
+        "--out",
+        str(out),
+        "--shard-size",
+        "4",
+        "--budget-factor",
+        "6",
+        "--no-progress",
+    ]
     env = {**os.environ, "TRANSCRIPTS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home")}
     proc = subprocess.Popen([*CLI, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 600
@@ -144,8 +173,18 @@ def test_an_unreachable_node_fails_every_slot_with_a_reason_and_exits_non_zero(t
     )
     home, out = tmp_path / "home", tmp_path / "out"
     done = run_cli(
-        ["generate", "Generate 2 telecom transcripts", "--out", str(out), "--nodes", str(nodes),
-         "--budget-factor", "1", "--shard-size", "7"],
+        [
+            "generate",
+            "Generate 2 telecom transcripts",
+            "--out",
+            str(out),
+            "--nodes",
+            str(nodes),
+            "--budget-factor",
+            "1",
+            "--shard-size",
+            "7",
+        ],
         home,
         timeout=300,
     )

@@ -23,7 +23,10 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Ledger:
 
 
 def _plans(request_id: str, start: int, n: int) -> list[dict]:
-    return [{"slot_id": f"{request_id}-{i:06d}", "index": i, "scenario": "billing_dispute"} for i in range(start, start + n)]
+    return [
+        {"slot_id": f"{request_id}-{i:06d}", "index": i, "scenario": "billing_dispute"}
+        for i in range(start, start + n)
+    ]
 
 
 def _turns(text: str) -> dict:
@@ -97,8 +100,16 @@ def test_performance_samples_keep_the_seed_fields(ledger: Ledger) -> None:
         shard_key="r-s0000",
     )
     [row] = ledger.performance_samples("run-1")
-    for field in ("run_id", "timestamp", "concurrency", "throughput_per_sec", "p50_latency_ms",
-                  "p95_latency_ms", "error_rate", "queue_depth"):
+    for field in (
+        "run_id",
+        "timestamp",
+        "concurrency",
+        "throughput_per_sec",
+        "p50_latency_ms",
+        "p95_latency_ms",
+        "error_rate",
+        "queue_depth",
+    ):
         assert row[field] is not None, field
     assert row["throughput_per_sec"] == pytest.approx(55.5)
 

@@ -59,7 +59,10 @@ def test_same_seed_same_text(backend: LlamaCppBackend) -> None:
 def test_chat_json_is_grammar_constrained(backend: LlamaCppBackend) -> None:
     schema = {
         "type": "object",
-        "properties": {"speaker": {"type": "string", "enum": ["AGENT", "CUSTOMER"]}, "text": {"type": "string"}},
+        "properties": {
+            "speaker": {"type": "string", "enum": ["AGENT", "CUSTOMER"]},
+            "text": {"type": "string"},
+        },
         "required": ["speaker", "text"],
     }
     c = backend.chat_json(

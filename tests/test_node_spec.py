@@ -67,7 +67,8 @@ def test_pool_reads_the_nodes_file_in_order(tmp_path: Path) -> None:
 def test_openai_node_without_url(tmp_path: Path) -> None:
     message = _error(
         tmp_path,
-        "nodes:\n  - id: a\n    backend: llama_cpp\n  - id: b\n    backend: openai_compatible\n    model: m\n",
+        "nodes:\n  - id: a\n    backend: llama_cpp\n"
+        "  - id: b\n    backend: openai_compatible\n    model: m\n",
     )
     assert "nodes[1]" in message and "url" in message and "openai_compatible" in message
 
@@ -151,7 +152,11 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 def _openai_spec(api_key_env: str | None) -> NodeSpec:
     return NodeSpec(
-        id="remote", backend="openai_compatible", url="http://127.0.0.1:9/v1", model="m", api_key_env=api_key_env
+        id="remote",
+        backend="openai_compatible",
+        url="http://127.0.0.1:9/v1",
+        model="m",
+        api_key_env=api_key_env,
     )
 
 

@@ -6,7 +6,10 @@ from transcript_assets.transcript import GenerationInfo, Transcript, Turn
 
 GOOD = [
     ("AGENT", "Thank you for calling Evergreen Health Plan, this is Maria. How can I help you today?"),
-    ("CUSTOMER", "Hi. I got a bill for my March visit and I was charged twice. This is the second time, seriously."),
+    (
+        "CUSTOMER",
+        "Hi. I got a bill for my March visit and I was charged twice. This is the second time, seriously.",
+    ),
     ("AGENT", "I'm sorry about that. Can I have your member ID and date of birth to pull up the claim?"),
     ("CUSTOMER", "It's H48213907, June third 1962. I'm really fed up with this."),
     ("AGENT", "Thank you. I see the claim was submitted twice, so the copay was billed two times."),
@@ -17,7 +20,9 @@ GOOD = [
 ]
 
 
-def _transcript(turns: list[tuple[str, str]], tone: str | None = "frustrated", scenario: str = "billing_dispute") -> Transcript:
+def _transcript(
+    turns: list[tuple[str, str]], tone: str | None = "frustrated", scenario: str = "billing_dispute"
+) -> Transcript:
     return Transcript(
         id="r-000001",
         request_id="r",
@@ -52,7 +57,10 @@ def test_speakers_not_alternating_fail(packs: dict[str, DomainPack]) -> None:
 
 def test_a_looping_call_fails(packs: dict[str, DomainPack]) -> None:
     turns = list(GOOD)
-    turns[6] = ("AGENT", "Thank you. I see the claim was submitted twice, so the copay was billed two times now.")
+    turns[6] = (
+        "AGENT",
+        "Thank you. I see the claim was submitted twice, so the copay was billed two times now.",
+    )
     report = assess(_transcript(turns), packs["healthcare"], (8, 14), 0.5)
     assert not report.passed
     assert any("loop" in r for r in report.reasons)
@@ -76,7 +84,9 @@ def test_off_domain_call_loses_the_domain_score(packs: dict[str, DomainPack]) ->
 
 
 def test_tone_cues_are_looked_for_in_customer_turns(packs: dict[str, DomainPack]) -> None:
-    calm_words = [(s, t.replace("seriously", "").replace("really fed up with this", "all set")) for s, t in GOOD]
+    calm_words = [
+        (s, t.replace("seriously", "").replace("really fed up with this", "all set")) for s, t in GOOD
+    ]
     calm_words[5] = ("CUSTOMER", "Okay. What happens next?")
     calm_words[7] = ("CUSTOMER", "Okay. Bye.")
     frustrated = assess(_transcript(calm_words, tone="frustrated"), packs["healthcare"], (8, 14), 0.85)

@@ -1,7 +1,13 @@
 from pathlib import Path
 
-from dagster import AssetExecutionContext, Definitions, DynamicPartitionsDefinition, asset, materialize
-from dagster import DagsterInstance
+from dagster import (
+    AssetExecutionContext,
+    DagsterInstance,
+    Definitions,
+    DynamicPartitionsDefinition,
+    asset,
+    materialize,
+)
 
 from io_managers.transcript_store import TranscriptStore, frame_to_records, records_to_frame
 
@@ -44,8 +50,13 @@ def test_partitioned_asset_is_stored_as_parquet_per_partition(tmp_path: Path) ->
     instance.add_dynamic_partitions("store_test", ["a", "b"])
     store = TranscriptStore(base_dir=str(tmp_path / "store"))
     for key in ("a", "b"):
-        result = materialize([shard_records, downstream], partition_key=key, resources={"store": store}, instance=instance)
+        result = materialize(
+            [shard_records, downstream], partition_key=key, resources={"store": store}, instance=instance
+        )
         assert result.success
         assert result.output_for_node("downstream")[0]["id"] == f"{key}-1"
-    assert sorted(p.name for p in (tmp_path / "store" / "shard_records").iterdir()) == ["a.parquet", "b.parquet"]
+    assert sorted(p.name for p in (tmp_path / "store" / "shard_records").iterdir()) == [
+        "a.parquet",
+        "b.parquet",
+    ]
     assert Definitions(assets=[shard_records, downstream], resources={"store": store})

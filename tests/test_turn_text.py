@@ -39,6 +39,8 @@ def test_truncated_turn_is_cut_to_its_last_sentence() -> None:
         (" ".join(["word"] * 30 + [f"w{i}" for i in range(70)]), False, [], "too long"),
     ],
 )
-def test_degenerate_turns_are_refused_with_a_reason(raw: str, truncated: bool, previous: list[str], why: str) -> None:
+def test_degenerate_turns_are_refused_with_a_reason(
+    raw: str, truncated: bool, previous: list[str], why: str
+) -> None:
     with pytest.raises(DegenerateTurn, match=why):
         clean_turn(raw, truncated=truncated, previous=previous)

@@ -62,6 +62,8 @@ class CallStats:
             "tokens_per_second": round(self.tokens_per_second, 2),
             "p50_latency_ms": round(percentile(self.latencies_s, 0.5) * 1000, 1),
             "p95_latency_ms": round(percentile(self.latencies_s, 0.95) * 1000, 1),
-            "mean_latency_ms": round(statistics.fmean(self.latencies_s) * 1000, 1) if self.latencies_s else 0.0,
+            "mean_latency_ms": round(statistics.fmean(self.latencies_s) * 1000, 1)
+            if self.latencies_s
+            else 0.0,
             "error_rate": round(self.error_rate, 4),
         }

@@ -116,8 +116,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
 class _Progress:
     """A progress bar of shards and accepted conversations, fed from the ledger while runs execute."""
 
-    def __init__(self, enabled: bool, ledger: Any, request_id: str, count: int):
+    def __init__(self, enabled: bool, ledger: Any, request_id: str, count: int, plain: bool = False):
         self.enabled = enabled
+        self.plain = plain and not enabled
         self.ledger = ledger
         self.request_id = request_id
         self.count = count
@@ -130,7 +131,10 @@ class _Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(
-            TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description:<34}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
             transient=False,
         )
         self.accepted_task = self.progress.add_task("accepted conversations", total=self.count)
@@ -144,6 +148,9 @@ class _Progress:
     def shard(self, key: str, index: int, total: int) -> None:
         if self.enabled:
             self.progress.update(self.shard_task, description=f"shard {key}", advance=1)
+        elif self.plain:  # logs and CI: one line per shard instead of a bar
+            counts = self.ledger.state_counts(self.request_id)
+            click.echo(f"shard {key} starting · accepted {counts['accepted']}/{self.count} so far", err=True)
 
     def _refresh(self) -> None:
         counts = self.ledger.state_counts(self.request_id)
@@ -168,19 +175,45 @@ class _Progress:
 
 @main.command()
 @click.argument("request")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
-              help="Output folder: transcripts.jsonl, summary.json, exports/<format>/.")
-@click.option("--shard-size", default=10, show_default=True, type=click.IntRange(1, 10_000),
-              help="Conversations per shard (one Dagster partition).")
-@click.option("--budget-factor", default=3.0, show_default=True, type=click.FloatRange(1.0),
-              help="At most count x this many conversation slots are tried before giving up.")
-@click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help=f"GGUF model for the in-process llama.cpp node (default: the embedded model; {MODEL_PATH_ENV}).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Output folder: transcripts.jsonl, summary.json, exports/<format>/.",
+)
+@click.option(
+    "--shard-size",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Conversations per shard (one Dagster partition).",
+)
+@click.option(
+    "--budget-factor",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(1.0),
+    help="At most count x this many conversation slots are tried before giving up.",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help=f"GGUF model for the in-process llama.cpp node (default: the embedded model; {MODEL_PATH_ENV}).",
+)
 @click.option("--threads", type=click.IntRange(1), help=f"CPU threads for llama.cpp ({THREADS_ENV}).")
-@click.option("--openai-base-url", help=f"An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 ({OPENAI_BASE_URL_ENV}).")
+@click.option(
+    "--openai-base-url",
+    help=f"An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 ({OPENAI_BASE_URL_ENV}).",
+)
 @click.option("--openai-model", help=f"Model name on that server ({OPENAI_MODEL_ENV}).")
-@click.option("--nodes", "nodes_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help=f"nodes.yaml listing the LLM nodes ({NODES_FILE_ENV}).")
+@click.option(
+    "--nodes",
+    "nodes_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help=f"nodes.yaml listing the LLM nodes ({NODES_FILE_ENV}).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (also off when stderr is not a terminal).")
 @domains_option
@@ -234,7 +267,9 @@ def generate(
         err=True,
     )
     try:
-        with _Progress(show, ledger, request_id, spec.count) as progress:
+        with _Progress(
+            show, ledger, request_id, spec.count, plain=not no_progress and not as_json
+        ) as progress:
             runner._on_shard = progress.shard
             summary = runner.run(request_id)
     except RunFailed as exc:
@@ -263,8 +298,14 @@ def status(request_id: str | None, as_json: bool) -> None:
         _fail(str(exc))
         raise
     data = [
-        {"request_id": r.request_id, "status": r.status, "count": r.count, "request": r.request_text,
-         "out_dir": r.out_dir, "slots": ledger.state_counts(r.request_id)}
+        {
+            "request_id": r.request_id,
+            "status": r.status,
+            "count": r.count,
+            "request": r.request_text,
+            "out_dir": r.out_dir,
+            "slots": ledger.state_counts(r.request_id),
+        }
         for r in rows
     ]
     if as_json:
@@ -274,7 +315,9 @@ def status(request_id: str | None, as_json: bool) -> None:
         click.echo(f"no requests yet in {project_paths().state_url} ({HOME_ENV})")
     for d in data:
         slots = ", ".join(f"{k} {v}" for k, v in d["slots"].items() if v)
-        click.echo(f"{d['request_id']}  {d['status']:<9} {d['count']:>6} wanted · {slots or 'no slots'} · {d['request']}")
+        click.echo(
+            f"{d['request_id']}  {d['status']:<9} {d['count']:>6} wanted · {slots or 'no slots'} · {d['request']}"
+        )
 
 
 @main.command()

@@ -109,10 +109,14 @@ def _choose_tone(spec: JobSpec, rng: random.Random) -> str:
     return rng.choices(names, weights=weights)[0]
 
 
-def plan_conversation(spec: JobSpec, pack: DomainPack, request_id: str, request_seed: int, index: int) -> ConversationPlan:
+def plan_conversation(
+    spec: JobSpec, pack: DomainPack, request_id: str, request_seed: int, index: int
+) -> ConversationPlan:
     rng = random.Random(f"{request_seed}:{index}")
     scenario_ids = spec.scenarios or [s.id for s in pack.scenarios]
-    scenario = pack.scenario(scenario_ids[index % len(scenario_ids)] if spec.scenarios else rng.choice(scenario_ids))
+    scenario = pack.scenario(
+        scenario_ids[index % len(scenario_ids)] if spec.scenarios else rng.choice(scenario_ids)
+    )
     complexity = spec.complexity or ("complex" if rng.random() < 0.25 else "simple")
     personas = [p for p in pack.personas if spec.caller_type in (None, p.caller_type)] or list(pack.personas)
     persona = rng.choice(personas)

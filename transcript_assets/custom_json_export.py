@@ -1,11 +1,10 @@
 """custom_json_export: the library as JSON Lines, one file per request and one for the whole library.
 
 Each line is one transcript in the output contract's record shape. A request's files hold its first
-``count`` accepted transcripts (library order); any surplus a last shard produced stays in the library. A request that was generated with
-``--out DIR`` gets its file at ``DIR/exports/custom_json/transcripts.jsonl``; every request also gets
+``count`` accepted transcripts (library order); any surplus a last shard produced stays in the library.
+A request generated with ``--out DIR`` gets its file at ``DIR/exports/custom_json/transcripts.jsonl``; every request also gets
 ``<exports>/custom_json/<request_id>.jsonl`` and the library ``<exports>/custom_json/library.jsonl``.
 """
-
 
 import json
 import os

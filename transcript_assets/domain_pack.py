@@ -84,7 +84,9 @@ class Beat(_Strict):
     beat: str = Field(min_length=3, description="What this turn does, e.g. 'asks for the member ID'.")
     act: str = Field(description="Dialogue-act label of the turn, one of DIALOGUE_ACTS (see docs).")
     optional: bool = Field(default=False, description="May be left out of short calls.")
-    complex_only: bool = Field(default=False, description="Only in complex calls (escalations, extra issues).")
+    complex_only: bool = Field(
+        default=False, description="Only in complex calls (escalations, extra issues)."
+    )
 
     @field_validator("act")
     @classmethod

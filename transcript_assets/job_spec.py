@@ -9,7 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Tone = Literal["neutral", "calm", "satisfied", "frustrated", "angry", "confused", "anxious", "impatient", "sad"]
+Tone = Literal[
+    "neutral", "calm", "satisfied", "frustrated", "angry", "confused", "anxious", "impatient", "sad"
+]
 Complexity = Literal["simple", "complex"]
 
 TONES: tuple[str, ...] = Tone.__args__  # type: ignore[attr-defined]

@@ -2,12 +2,9 @@
 
 from dagster import AssetSelection, define_asset_job
 
-from transcript_assets.partitions import shard_partitions
-
 generate_shard_job = define_asset_job(
     name="generate_shard",
     selection=AssetSelection.assets("raw_transcripts", "scored_transcripts"),
-    partitions_def=shard_partitions,
     description="Generate and quality-gate one shard of a request.",
 )
 

@@ -46,7 +46,10 @@ class _JsonConversation(BaseModel):
 def batch_schema(n: int, min_turns: int, max_turns: int) -> dict[str, Any]:
     turn = {
         "type": "object",
-        "properties": {"speaker": {"type": "string", "enum": ["AGENT", "CUSTOMER"]}, "text": {"type": "string"}},
+        "properties": {
+            "speaker": {"type": "string", "enum": ["AGENT", "CUSTOMER"]},
+            "text": {"type": "string"},
+        },
         "required": ["speaker", "text"],
         "additionalProperties": False,
     }
@@ -61,7 +64,9 @@ def batch_schema(n: int, min_turns: int, max_turns: int) -> dict[str, Any]:
     }
     return {
         "type": "object",
-        "properties": {"conversations": {"type": "array", "items": conversation, "minItems": n, "maxItems": n}},
+        "properties": {
+            "conversations": {"type": "array", "items": conversation, "minItems": n, "maxItems": n}
+        },
         "required": ["conversations"],
         "additionalProperties": False,
     }
@@ -87,7 +92,11 @@ def _describe(number: int, plan: ConversationPlan) -> str:
 def build_messages(pack: DomainPack, plans: list[ConversationPlan]) -> list[dict[str, str]]:
     example = pack.exemplars[0]
     example_json = json.dumps(
-        {"conversations": [{"slot": 0, "turns": [{"speaker": t.speaker, "text": t.text} for t in example.turns]}]}
+        {
+            "conversations": [
+                {"slot": 0, "turns": [{"speaker": t.speaker, "text": t.text} for t in example.turns]}
+            ]
+        }
     )
     user = (
         f"Domain: {pack.description}.\nStyle example (slot 0, do not copy it):\n{example_json}\n\n"
@@ -98,7 +107,12 @@ def build_messages(pack: DomainPack, plans: list[ConversationPlan]) -> list[dict
 
 
 def _to_transcript(
-    conv: _JsonConversation, plan: ConversationPlan, backend: LLMBackend, attempt: int, round_: int, share: tuple[int, float]
+    conv: _JsonConversation,
+    plan: ConversationPlan,
+    backend: LLMBackend,
+    attempt: int,
+    round_: int,
+    share: tuple[int, float],
 ) -> Transcript:
     turns = []
     for i, t in enumerate(conv.turns):

@@ -87,10 +87,12 @@ def _length(t: Transcript, bounds: tuple[int, int]) -> tuple[float, str | None]:
 
 
 def _domain_terms(t: Transcript, pack: DomainPack) -> tuple[float, int]:
+    """Distinct domain words used: the pack's terms and keywords plus the scenario's; three score full."""
     text = " ".join(x.text for x in t.turns).lower()
-    terms = set(pack.terms)
+    terms = set(pack.terms) | set(pack.keywords)
     try:
-        terms |= set(pack.scenario(t.scenario).terms)
+        scenario = pack.scenario(t.scenario)
+        terms |= set(scenario.terms) | set(scenario.keywords)
     except KeyError:
         pass
     found = sum(_has_phrase(text, term.lower(), inflected=True) for term in terms)

@@ -1,6 +1,5 @@
 """raw_transcripts[shard]: the shard's conversations as the LLM nodes wrote them."""
 
-
 from typing import Any
 
 from dagster import AssetExecutionContext, Config, MetadataValue, asset
@@ -62,7 +61,7 @@ def raw_transcripts(
     summary = stats.summary()
     if stats.calls:
         ledger.add_performance_sample(
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             concurrency=1,
             throughput_per_sec=summary["tokens_per_second"],
             p50_latency_ms=summary["p50_latency_ms"],

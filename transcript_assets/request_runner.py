@@ -214,9 +214,15 @@ class RequestRunner:
                 "failure reasons, lower quality_threshold, or re-run with a larger --budget-factor"
             )
         self.ledger.set_request_status(request_id, status, reason)
-        all_rows = self.ledger.slots_in_state(request_id, ("accepted", "rejected_quality", "duplicate", "failed"))
-        output_tokens = sum((r.transcript or {}).get("generation", {}).get("output_tokens", 0) for r in all_rows)
-        accepted_tokens = sum((r.transcript or {}).get("generation", {}).get("output_tokens", 0) for r in delivered)
+        all_rows = self.ledger.slots_in_state(
+            request_id, ("accepted", "rejected_quality", "duplicate", "failed")
+        )
+        output_tokens = sum(
+            (r.transcript or {}).get("generation", {}).get("output_tokens", 0) for r in all_rows
+        )
+        accepted_tokens = sum(
+            (r.transcript or {}).get("generation", {}).get("output_tokens", 0) for r in delivered
+        )
         wall = time.perf_counter() - started
         reasons: dict[str, int] = {}
         for r in all_rows:
@@ -254,5 +260,7 @@ class RequestRunner:
                 "summary": str(out / "summary.json"),
                 "custom_json": str(out / "exports" / "custom_json" / "transcripts.jsonl"),
             }
-            (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+            (out / "summary.json").write_text(
+                json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8"
+            )
         return summary

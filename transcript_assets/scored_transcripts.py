@@ -5,7 +5,6 @@ rounds; one still failing after that is recorded as rejected_quality with the ga
 rate of every round is recorded in the asset metadata.
 """
 
-
 from collections import Counter
 from typing import Any
 
@@ -72,7 +71,9 @@ def scored_transcripts(
     rounds: list[dict[str, Any]] = []
     reasons: Counter[str] = Counter()
     stats = CallStats()
-    generator = TranscriptGenerator(llm_pool, shard.pack, settings=GeneratorSettings(max_attempts=1), stats=stats)
+    generator = TranscriptGenerator(
+        llm_pool, shard.pack, settings=GeneratorSettings(max_attempts=1), stats=stats
+    )
     attempts = {slot_id: slot_rows[slot_id].attempts for slot_id in to_score}
     for round_ in range(config.max_rounds + 1):
         failing: list[str] = []
@@ -87,7 +88,12 @@ def scored_transcripts(
                 failing.append(slot_id)
                 reasons.update(_reason_key(r) for r in report.reasons)
         rounds.append(
-            {"round": round_, "scored": len(to_score), "passed": len(to_score) - len(failing), "failed": len(failing)}
+            {
+                "round": round_,
+                "scored": len(to_score),
+                "passed": len(to_score) - len(failing),
+                "failed": len(failing),
+            }
         )
         if not failing or round_ == config.max_rounds:
             for slot_id in failing:
@@ -98,7 +104,9 @@ def scored_transcripts(
             break
         plans = [ConversationPlan.model_validate(slot_rows[s].plan) for s in failing]
         outcomes = generator.generate(
-            plans, exemplar_seed=derived_seed(shard.request.seed, shard.shard_key, round_ + 1), round_=round_ + 1
+            plans,
+            exemplar_seed=derived_seed(shard.request.seed, shard.shard_key, round_ + 1),
+            round_=round_ + 1,
         )
         # A regeneration that fails keeps the earlier transcript, which stays rejected.
         kept = {s: to_score[s] for s in failing}
@@ -111,7 +119,9 @@ def scored_transcripts(
     scored_total = sum(r["scored"] for r in rounds[:1])
     first_pass = rounds[0]["passed"] if rounds else 0
     records = list(passed.values())
-    preview = Transcript.model_validate(records[0]).preview_markdown() if records else "_no transcript passed_"
+    preview = (
+        Transcript.model_validate(records[0]).preview_markdown() if records else "_no transcript passed_"
+    )
     overall = [r.overall for r in reports.values()]
     context.add_output_metadata(
         {
@@ -131,4 +141,3 @@ def scored_transcripts(
         }
     )
     return records
-

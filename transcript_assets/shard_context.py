@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from resources.ledger import Ledger, RequestRow
-from transcript_assets.domain_pack import DomainPack, DomainPackError, load_domain_packs, unknown_domain_message
+from transcript_assets.domain_pack import (
+    DomainPack,
+    DomainPackError,
+    load_domain_packs,
+    unknown_domain_message,
+)
 from transcript_assets.job_spec import JobSpec
 
 

@@ -102,7 +102,9 @@ class TranscriptGenerator:
             except GenerationFailed as exc:
                 outcome.failures.append(f"attempt {attempt} on {backend.info.node_id}: {exc}")
             except LLMCallError as exc:
-                outcome.failures.append(f"attempt {attempt} on {backend.info.node_id}: LLM call failed: {exc}")
+                outcome.failures.append(
+                    f"attempt {attempt} on {backend.info.node_id}: LLM call failed: {exc}"
+                )
                 backend = self._call_failed(backend, exc)
                 if backend.info.prompt_style != "completion":
                     return  # the next attempt handles the rest on a chat node
@@ -140,7 +142,9 @@ class TranscriptGenerator:
                 outcome = outcomes[result.slot_id]
                 if result.transcript is not None:
                     outcome.transcript = result.transcript
-                outcome.failures.extend(f"attempt {attempt} on {backend.info.node_id}: {f}" for f in result.failures)
+                outcome.failures.extend(
+                    f"attempt {attempt} on {backend.info.node_id}: {f}" for f in result.failures
+                )
             for plan in batch:
                 if outcomes[plan.slot_id].ok or last_attempt:
                     self._emit(outcomes[plan.slot_id])

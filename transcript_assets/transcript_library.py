@@ -6,7 +6,6 @@ transcript of a duplicate group (oldest request, lowest slot) is kept; each late
 ``duplicate`` with the id it duplicates.
 """
 
-
 from typing import Any
 
 from dagster import AssetExecutionContext, MetadataValue, asset
