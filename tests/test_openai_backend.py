@@ -402,15 +402,6 @@ def test_a_dead_node_hands_the_slot_to_the_next_node(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "TranscriptGenerator.generate picks candidates[(attempt - 1) % n] after report_failure already moved "
-        "the failed node to the back, so attempt 2 lands on the dead node again. Remove this marker once "
-        "attempt 2 starts on the node now at the front."
-    ),
-)
 def test_the_attempt_after_a_failure_runs_elsewhere(
     llama_server_url: str,
     fault_server: FaultServer,
@@ -428,15 +419,6 @@ def test_the_attempt_after_a_failure_runs_elsewhere(
     assert outcome.transcript.generation.node_id == "real"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "TranscriptGenerator._turn_by_turn returns as soon as a failed call switches it to a chat_json node, "
-        "even on the last attempt: the failed slot is never emitted and the slots after it get neither a "
-        "transcript nor a reason. Remove this marker once the rest of the attempt runs on the chat node."
-    ),
-)
 def test_switching_to_a_chat_node_on_the_last_attempt_leaves_no_slot_without_an_outcome(
     fault_server: FaultServer, make_pool: Callable[..., LLMPool], packs: dict[str, DomainPack]
 ) -> None:

@@ -44,3 +44,24 @@ def test_degenerate_turns_are_refused_with_a_reason(
 ) -> None:
     with pytest.raises(DegenerateTurn, match=why):
         clean_turn(raw, truncated=truncated, previous=previous)
+
+
+def test_near_repeat_of_an_earlier_turn_is_refused() -> None:
+    earlier = ["I see the claim was submitted twice so the copay was billed two times."]
+    with pytest.raises(DegenerateTurn, match="nearly repeats"):
+        clean_turn(
+            "I see the claim was submitted twice, so the copay was billed two times now.",
+            truncated=False,
+            previous=earlier,
+        )
+
+
+def test_greeting_and_closing_beats_must_do_their_job() -> None:
+    assert clean_turn(
+        "Good morning, Evergreen Health, this is Maria.", truncated=False, previous=[], act="greet"
+    )
+    with pytest.raises(DegenerateTurn, match="greeting"):
+        clean_turn("Your member ID, please.", truncated=False, previous=[], act="greet")
+    assert clean_turn("Thanks so much, bye now.", truncated=False, previous=[], act="close")
+    with pytest.raises(DegenerateTurn, match="closing"):
+        clean_turn("The refund posts in five days.", truncated=False, previous=[], act="close")

@@ -20,7 +20,8 @@ from transcript_assets.generation_outcome import SlotOutcome
 from transcript_assets.transcript import GenerationInfo, Transcript, Turn
 from transcript_assets.turn_by_turn_generator import derived_seed
 
-TOKENS_PER_TURN = 48  # budget for one turn's JSON (text + keys)
+TOKENS_PER_TURN = 80  # budget for one turn's JSON (text up to MAX_TURN_CHARS + keys)
+MAX_TURN_CHARS = 240
 BATCH_BY_COMPLEXITY = {"simple": 20, "complex": 8}  # conversations per call before context bounds
 
 SYSTEM_PROMPT = (
@@ -183,7 +184,7 @@ def write_batch(
     outcomes = {p.slot_id: SlotOutcome(slot_id=p.slot_id) for p in plans}
     try:
         data = json.loads(completion.text)
-        items = data["conversations"] if isinstance(data, dict) else None
+        items = data.get("conversations") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise ValueError("no 'conversations' list")
     except (ValueError, KeyError, TypeError) as exc:
@@ -201,6 +202,8 @@ def write_batch(
                 outcomes[plans[n].slot_id].failures.append(reason)
             continue
         index = conv.slot - 1 if 1 <= conv.slot <= len(plans) else n
+        if 0 <= index < len(plans) and outcomes[plans[index].slot_id].ok and index != n:
+            index = n  # the slot number is taken twice: fall back to the position in the answer
         if not 0 <= index < len(plans) or outcomes[plans[index].slot_id].ok:
             continue
         plan = plans[index]

@@ -7,10 +7,10 @@ alternating, a looping conversation). The report names every check that fell sho
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 
 from transcript_assets.domain_pack import DomainPack
+from transcript_assets.phrase_match import has_phrase, near_repeat, words
 from transcript_assets.tone_lexicon import CLOSING_CUES, GREETING_CUES, TONE_CUES
 from transcript_assets.transcript import Transcript
 
@@ -22,7 +22,6 @@ WEIGHTS: dict[str, float] = {
     "tone": 0.15,
     "opening_closing": 0.15,
 }
-_WORD = re.compile(r"[a-z0-9']+")
 
 
 @dataclass
@@ -37,23 +36,6 @@ class QualityReport:
         return asdict(self)
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def _has_phrase(text: str, phrase: str, *, inflected: bool = False) -> bool:
-    """Whole-word match; a trailing ``*`` matches any word ending, punctuation matches anywhere.
-
-    ``inflected`` also accepts plural and verb endings (router → routers, reboot → rebooting).
-    """
-    if not phrase[-1].isalnum() and phrase[-1] != "*":
-        return phrase in text
-    stem = phrase.endswith("*")
-    core = re.escape(phrase.rstrip("*"))
-    ending = "" if stem else ("(?:s|es|d|ed|ing)?(?![a-z0-9])" if inflected else "(?![a-z0-9])")
-    return re.search(rf"(?<![a-z0-9]){core}{ending}", text) is not None
-
-
 def _alternation(t: Transcript) -> float:
     pairs = list(zip(t.turns, t.turns[1:], strict=False))
     return sum(a.speaker != b.speaker for a, b in pairs) / len(pairs) if pairs else 0.0
@@ -65,10 +47,10 @@ def _repetition(t: Transcript) -> tuple[float, bool]:
     seen: list[set[str]] = []
     looping = False
     for turn in t.turns:
-        w = _words(turn.text)
+        w = words(turn.text)
         grams.extend(zip(w, w[1:], w[2:], w[3:], strict=False))
         bag = set(w)
-        if len(bag) >= 5 and any(len(bag & s) / len(bag | s) > 0.8 for s in seen):
+        if near_repeat(bag, seen):
             looping = True
         seen.append(bag)
     distinct = len(set(grams)) / len(grams) if grams else 1.0
@@ -80,7 +62,7 @@ def _length(t: Transcript, bounds: tuple[int, int]) -> tuple[float, str | None]:
     n = len(t.turns)
     if not low <= n <= high:
         return 0.0, f"{n} turns, outside the requested {low}-{high}"
-    sizes = [len(_words(x.text)) for x in t.turns]
+    sizes = [len(words(x.text)) for x in t.turns]
     ok = sum(2 <= s <= 90 for s in sizes) / len(sizes)
     short = sum(s < 2 for s in sizes)
     return ok, (f"{short} turn(s) under two words" if short else None)
@@ -95,7 +77,7 @@ def _domain_terms(t: Transcript, pack: DomainPack) -> tuple[float, int]:
         terms |= set(scenario.terms) | set(scenario.keywords)
     except KeyError:
         pass
-    found = sum(_has_phrase(text, term.lower(), inflected=True) for term in terms)
+    found = sum(has_phrase(text, term.lower(), inflected=True) for term in terms)
     return min(1.0, found / 3), found
 
 
@@ -105,15 +87,15 @@ def _tone(t: Transcript) -> tuple[float, int]:
     if not cues:
         return 1.0, 0
     text = " ".join(x.text for x in t.turns if x.speaker == "CUSTOMER").lower()
-    hits = sum(_has_phrase(text, c) for c in cues)
+    hits = sum(has_phrase(text, c) for c in cues)
     return (1.0 if hits >= 2 else 0.75 if hits == 1 else 0.4), hits
 
 
 def _opening_closing(t: Transcript) -> float:
     first = t.turns[0]
-    opening = first.speaker == "AGENT" and any(_has_phrase(first.text.lower(), c) for c in GREETING_CUES)
+    opening = first.speaker == "AGENT" and any(has_phrase(first.text.lower(), c) for c in GREETING_CUES)
     tail = " ".join(x.text for x in t.turns[-2:]).lower()
-    closing = any(_has_phrase(tail, c) for c in CLOSING_CUES)
+    closing = any(has_phrase(tail, c) for c in CLOSING_CUES)
     return 0.5 * opening + 0.5 * closing
 
 

@@ -53,98 +53,86 @@ class TranscriptGenerator:
     def generate(
         self, plans: list[ConversationPlan], *, exemplar_seed: int, round_: int = 0
     ) -> list[SlotOutcome]:
+        """One outcome per plan, in order; each outcome is also passed to ``on_outcome`` once, when final."""
         outcomes = {p.slot_id: SlotOutcome(slot_id=p.slot_id) for p in plans}
+        tone = plans[0].emotional_tone if plans and len({p.emotional_tone for p in plans}) == 1 else None
+        exemplars = select_exemplars(self.pack, tone, self.settings.exemplars, random.Random(exemplar_seed))
+        prefix = shared_prefix(self.pack, exemplars)
         pending = list(plans)
         for attempt in range(1, self.settings.max_attempts + 1):
+            last_attempt = attempt == self.settings.max_attempts
+            queue = list(pending)
+            while queue:
+                # The node at the front of the pool now: a failed call has moved its node to the back.
+                backend = self.pool.candidates()[0]
+                if backend.info.prompt_style == "completion":
+                    batch = [queue.pop(0)]
+                    self._turn_by_turn(
+                        backend, batch[0], outcomes[batch[0].slot_id], prefix, len(exemplars), attempt, round_
+                    )
+                else:
+                    prompt_tokens = backend.count_tokens(str(build_messages(self.pack, queue[:1])))
+                    size = batch_size(queue[:40], backend.info.context_window, prompt_tokens)
+                    batch, queue = queue[:size], queue[size:]
+                    self._json_batch(backend, batch, outcomes, attempt, round_)
+                for plan in batch:
+                    if outcomes[plan.slot_id].ok or last_attempt:
+                        self._emit(outcomes[plan.slot_id])
+            pending = [p for p in pending if not outcomes[p.slot_id].ok]
             if not pending:
                 break
-            last_attempt = attempt == self.settings.max_attempts
-            candidates = self.pool.candidates()
-            backend = candidates[(attempt - 1) % len(candidates)]
-            if backend.info.prompt_style == "completion":
-                self._turn_by_turn(backend, pending, outcomes, attempt, round_, exemplar_seed, last_attempt)
-            else:
-                self._json_batches(backend, pending, outcomes, attempt, round_, last_attempt)
-            pending = [p for p in pending if not outcomes[p.slot_id].ok]
         return [outcomes[p.slot_id] for p in plans]
 
-    def _call_failed(self, backend: LLMBackend, exc: LLMCallError) -> LLMBackend:
+    def _call_failed(self, backend: LLMBackend) -> None:
         self.stats.record_error()
         self.pool.report_failure(backend.info.node_id)
-        return self.pool.candidates()[0]
 
     def _turn_by_turn(
         self,
         backend: LLMBackend,
-        plans: list[ConversationPlan],
-        outcomes: dict[str, SlotOutcome],
+        plan: ConversationPlan,
+        outcome: SlotOutcome,
+        prefix: str,
+        n_exemplars: int,
         attempt: int,
         round_: int,
-        exemplar_seed: int,
-        last_attempt: bool,
     ) -> None:
-        tone = plans[0].emotional_tone if len({p.emotional_tone for p in plans}) == 1 else None
-        exemplars = select_exemplars(self.pack, tone, self.settings.exemplars, random.Random(exemplar_seed))
-        prefix = shared_prefix(self.pack, exemplars)
-        for plan in plans:
-            outcome = outcomes[plan.slot_id]
-            try:
-                outcome.transcript = write_conversation(
-                    backend,
-                    prefix,
-                    len(exemplars) + 1,
-                    plan,
-                    attempt=attempt,
-                    round_=round_,
-                    stats=self.stats,
-                    settings=self.settings.turn_by_turn,
-                )
-            except GenerationFailed as exc:
-                outcome.failures.append(f"attempt {attempt} on {backend.info.node_id}: {exc}")
-            except LLMCallError as exc:
-                outcome.failures.append(
-                    f"attempt {attempt} on {backend.info.node_id}: LLM call failed: {exc}"
-                )
-                backend = self._call_failed(backend, exc)
-                if backend.info.prompt_style != "completion":
-                    return  # the next attempt handles the rest on a chat node
-            if outcome.ok or last_attempt:
-                self._emit(outcome)
+        where = f"attempt {attempt} on {backend.info.node_id}"
+        try:
+            outcome.transcript = write_conversation(
+                backend,
+                prefix,
+                n_exemplars + 1,
+                plan,
+                attempt=attempt,
+                round_=round_,
+                stats=self.stats,
+                settings=self.settings.turn_by_turn,
+            )
+        except GenerationFailed as exc:
+            outcome.failures.append(f"{where}: {exc}")
+        except LLMCallError as exc:
+            outcome.failures.append(f"{where}: LLM call failed: {exc}")
+            self._call_failed(backend)
 
-    def _json_batches(
+    def _json_batch(
         self,
         backend: LLMBackend,
-        plans: list[ConversationPlan],
+        batch: list[ConversationPlan],
         outcomes: dict[str, SlotOutcome],
         attempt: int,
         round_: int,
-        last_attempt: bool,
     ) -> None:
-        start = 0
-        while start < len(plans):
-            probe = plans[start : start + 40]
-            prompt_tokens = backend.count_tokens(str(build_messages(self.pack, probe[:1])))
-            size = batch_size(probe, backend.info.context_window, prompt_tokens)
-            batch = plans[start : start + size]
-            start += size
-            try:
-                results = write_batch(
-                    backend, self.pack, batch, attempt=attempt, round_=round_, stats=self.stats
-                )
-            except LLMCallError as exc:
-                for plan in batch:
-                    outcomes[plan.slot_id].failures.append(
-                        f"attempt {attempt} on {backend.info.node_id}: LLM call failed: {exc}"
-                    )
-                backend = self._call_failed(backend, exc)
-                results = []
-            for result in results:
-                outcome = outcomes[result.slot_id]
-                if result.transcript is not None:
-                    outcome.transcript = result.transcript
-                outcome.failures.extend(
-                    f"attempt {attempt} on {backend.info.node_id}: {f}" for f in result.failures
-                )
+        where = f"attempt {attempt} on {backend.info.node_id}"
+        try:
+            results = write_batch(backend, self.pack, batch, attempt=attempt, round_=round_, stats=self.stats)
+        except LLMCallError as exc:
             for plan in batch:
-                if outcomes[plan.slot_id].ok or last_attempt:
-                    self._emit(outcomes[plan.slot_id])
+                outcomes[plan.slot_id].failures.append(f"{where}: LLM call failed: {exc}")
+            self._call_failed(backend)
+            return
+        for result in results:
+            outcome = outcomes[result.slot_id]
+            if result.transcript is not None:
+                outcome.transcript = result.transcript
+            outcome.failures.extend(f"{where}: {f}" for f in result.failures)

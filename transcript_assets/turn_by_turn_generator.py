@@ -72,6 +72,7 @@ def write_conversation(
                     completion.text,
                     truncated=completion.finish_reason == "length",
                     previous=[t.text for t in turns],
+                    act=planned.act,
                 )
             except DegenerateTurn as exc:
                 stats.degenerate += 1
