@@ -8,6 +8,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from resources.validation_errors import did_you_mean, validation_problems
+
 BackendKind = Literal["llama_cpp", "openai_compatible"]
 StructuredOutput = Literal["json_schema", "json_object_schema", "json_object", "none"]
 
@@ -58,13 +60,18 @@ def load_nodes_file(path: Path) -> list[NodeSpec]:
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) or not data["nodes"]:
         raise NodeConfigError(f"nodes file {path}: expected a top-level 'nodes:' list with at least one node")
     nodes: list[NodeSpec] = []
+    fields = list(NodeSpec.model_fields)
     for i, raw in enumerate(data["nodes"]):
         try:
             nodes.append(NodeSpec.model_validate(raw))
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'node'}: {e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors()
+                f"{loc}: {msg}" if loc else msg
+                for loc, msg in validation_problems(
+                    exc,
+                    missing_hint="see the nodes.yaml example in the README",
+                    unknown_hint=lambda name: f"{did_you_mean(name, fields)}fields are: {', '.join(fields)}",
+                )
             )
             raise NodeConfigError(f"nodes file {path}: nodes[{i}]: {problems}") from None
     first_index: dict[str, int] = {}

@@ -337,7 +337,9 @@ def _minimal_pack(name: str = "insurance") -> dict[str, Any]:
                 "phi_slots": ["person_name", "account_number"],
                 "beats": [
                     {**{k: v for k, v in t.items() if k != "text"}, "act": act}
-                    for t, act in zip(turns, ["greet", "state_problem", "verify_identity", "provide_info"], strict=True)
+                    for t, act in zip(
+                        turns, ["greet", "state_problem", "verify_identity", "provide_info"], strict=True
+                    )
                 ],
             }
         ],
@@ -557,7 +559,9 @@ def test_error_unknown_dialogue_act(tmp_path: Path) -> None:
     data["scenarios"][0]["beats"][2]["act"] = "verfy_identity"
     msg = _error_for(tmp_path, data)
     assert "insurance.yaml" in msg
-    assert "scenarios.0.beats.2.act: unknown dialogue act 'verfy_identity'" in msg and "verify_identity" in msg
+    assert (
+        "scenarios.0.beats.2.act: unknown dialogue act 'verfy_identity'" in msg and "verify_identity" in msg
+    )
 
 
 def test_error_missing_dialogue_act(tmp_path: Path) -> None:

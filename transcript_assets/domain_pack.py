@@ -18,6 +18,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from resources.validation_errors import validation_problems
 from transcript_assets.job_spec import TONES
 
 BUILTIN_DIR = Path(__file__).parent / "domains"
@@ -66,6 +67,7 @@ DIALOGUE_ACTS: tuple[str, ...] = (
     "close",
 )
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -222,24 +224,17 @@ class DomainPack(_Strict):
 
 def _format_validation_error(path: Path, err: ValidationError) -> str:
     lines = [f"invalid domain pack {path}:"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
-        if not loc:  # a cross-field rule names its field itself
-            lines.append(f"  {msg}")
-            continue
-        if e["type"] == "missing":
-            msg = "field required: add it (see docs/domain-packs.md)"
-        elif e["type"] == "extra_forbidden":
-            msg = "unknown field: remove it or fix its spelling (see docs/domain-packs.md)"
-        lines.append(f"  {loc}: {msg}")
+    hint = "see docs/domain-packs.md"
+    for loc, msg in validation_problems(err, missing_hint=hint, unknown_hint=lambda _: hint):
+        lines.append(f"  {loc}: {msg}" if loc else f"  {msg}")  # a cross-field rule names its field itself
     return "\n".join(lines)
 
 
 def load_domain_pack_file(path: Path) -> DomainPack:
     """Read and validate one pack; the file stem must equal the pack's ``name``."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # The C loader when libyaml is there: packs are re-read by every run, the pure-Python one is slow.
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except OSError as exc:
         raise DomainPackError(f"cannot read domain pack {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

@@ -33,6 +33,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from resources.validation_errors import did_you_mean, validation_problems
 from transcript_assets.domain_pack import DomainPack, unknown_domain_message
 from transcript_assets.job_spec import DEFAULT_EXCHANGES, MAX_COUNT, JobSpec
 from transcript_assets.number_words import (
@@ -734,21 +735,13 @@ def _extract_scenarios(text: str, pack: DomainPack) -> list[str]:
 
 
 def _format_validation_error(err: ValidationError, prefix: str = "") -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "missing":
-            msg = "field required: add it (e.g. count: 50, domain: healthcare)"
-        elif e["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(loc, list(JobSpec.model_fields), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            msg = (
-                f"unknown field: remove it or fix its spelling ({hint}fields are: "
-                f"{', '.join(JobSpec.model_fields)})"
-            )
-        lines.append(f"{prefix}{loc}: {msg}" if loc else f"{prefix}{msg}")
-    return "\n".join(lines)
+    fields = list(JobSpec.model_fields)
+    problems = validation_problems(
+        err,
+        missing_hint="e.g. count: 50, domain: healthcare",
+        unknown_hint=lambda name: f"{did_you_mean(name, fields)}fields are: {', '.join(fields)}",
+    )
+    return "\n".join(f"{prefix}{loc}: {msg}" if loc else f"{prefix}{msg}" for loc, msg in problems)
 
 
 def validate_against_packs(spec: JobSpec, packs: Packs) -> JobSpec:
