@@ -72,6 +72,18 @@ class LlamaCppBackend(LLMBackend):
                 raise LLMCallError(f"llama.cpp call failed: {exc}", node_id=self._spec.id) from exc
         return result, time.perf_counter() - started
 
+    def _completion(self, result: dict[str, Any], seconds: float, text: str) -> Completion:
+        usage = result.get("usage", {})
+        return Completion(
+            text=text,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            seconds=seconds,
+            finish_reason=result["choices"][0].get("finish_reason"),
+            node_id=self._spec.id,
+            model=self._info.model,
+        )
+
     def complete(self, prompt: str, params: SamplingParams) -> Completion:
         result, seconds = self._run(
             lambda: self._llm.create_completion(
@@ -84,17 +96,7 @@ class LlamaCppBackend(LLMBackend):
                 seed=params.seed,
             )
         )
-        choice = result["choices"][0]
-        usage = result.get("usage", {})
-        return Completion(
-            text=choice["text"],
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
-            seconds=seconds,
-            finish_reason=choice.get("finish_reason"),
-            node_id=self._spec.id,
-            model=self._info.model,
-        )
+        return self._completion(result, seconds, result["choices"][0]["text"])
 
     def chat_json(
         self, messages: list[dict[str, str]], schema: dict[str, Any], params: SamplingParams
@@ -110,17 +112,7 @@ class LlamaCppBackend(LLMBackend):
                 seed=params.seed,
             )
         )
-        choice = result["choices"][0]
-        usage = result.get("usage", {})
-        return Completion(
-            text=choice["message"].get("content") or "",
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
-            seconds=seconds,
-            finish_reason=choice.get("finish_reason"),
-            node_id=self._spec.id,
-            model=self._info.model,
-        )
+        return self._completion(result, seconds, result["choices"][0]["message"].get("content") or "")
 
     def close(self) -> None:
         self._llm.close()

@@ -18,8 +18,6 @@ from transcript_assets.scored_transcripts import scored_transcripts
 from transcript_assets.transcript import Transcript
 from transcript_assets.transcript_library import transcript_library
 
-pytestmark = pytest.mark.slow
-
 
 def test_definitions_load() -> None:
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
@@ -27,6 +25,7 @@ def test_definitions_load() -> None:
     assert defs.resolve_job_def("generate_shard") and defs.resolve_job_def("build_library")
 
 
+@pytest.mark.slow
 def test_materialize_a_shard_and_the_library(
     project_home: Path, packs: dict[str, DomainPack], tmp_path: Path
 ) -> None:
@@ -82,3 +81,23 @@ def test_materialize_a_shard_and_the_library(
     # Materializing the library again adds nothing: it is incremental.
     again = materialize([transcript_library], resources=resources, instance=instance)
     assert again.asset_materializations_for_node("transcript_library")[0].metadata["added"].value == 0
+
+
+def test_workspace_loads_in_dagster(project_home: Path) -> None:
+    """What `dagster dev` loads: workspace.yaml → transcript_assets.definitions."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    dagster = Path(sys.executable).parent / "dagster"
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=root,
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All code locations passed validation" in done.stdout + done.stderr

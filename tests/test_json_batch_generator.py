@@ -207,6 +207,17 @@ def test_conversations_are_matched_by_slot_number_not_position(pack: DomainPack)
         assert outcome.transcript.turns[0].text == f"Line 1 of {plan.slot_id}."
 
 
+def test_a_slot_number_used_twice_falls_back_to_the_position(pack: DomainPack) -> None:
+    plans = _plans(pack, 2)
+    outcomes = _run(
+        CannedBackend(_answer(_conversation(1, plans[0]), _conversation(1, plans[1]))), pack, plans
+    )
+    assert [o.transcript.turns[0].text for o in outcomes if o.transcript] == [
+        f"Line 1 of {plans[0].slot_id}.",
+        f"Line 1 of {plans[1].slot_id}.",
+    ]
+
+
 def test_speaker_case_is_normalised(pack: DomainPack) -> None:
     plans = _plans(pack, 1)
     conversation = _conversation(1, plans[0])

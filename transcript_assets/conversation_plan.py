@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from transcript_assets.domain_pack import Beat, DomainPack
 from transcript_assets.job_spec import JobSpec
+from transcript_assets.transcript import GenerationInfo, Transcript, Turn
 
 # The tone mix used when a request does not name one.
 MIXED_TONES: tuple[tuple[str, float], ...] = (
@@ -151,4 +152,21 @@ def plan_conversation(
         agent_name=rng.choice(pack.agent_names),
         turns=turns,
         seed=rng.randrange(2**31),
+    )
+
+
+def planned_transcript(plan: ConversationPlan, turns: list[Turn], generation: GenerationInfo) -> Transcript:
+    """The transcript a generator wrote for ``plan``: the plan's identity and labels, the model's turns."""
+    return Transcript(
+        id=plan.slot_id,
+        request_id=plan.request_id,
+        domain=plan.domain,
+        scenario=plan.scenario,
+        emotional_tone=plan.emotional_tone,
+        complexity=plan.complexity,
+        caller_type=plan.caller_type,
+        company=plan.company,
+        agent_name=plan.agent_name,
+        turns=turns,
+        generation=generation,
     )

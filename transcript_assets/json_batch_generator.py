@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from resources.llm_backend import LLMBackend, SamplingParams
 from transcript_assets.call_stats import CallStats
-from transcript_assets.conversation_plan import ConversationPlan
+from transcript_assets.conversation_plan import ConversationPlan, planned_transcript
 from transcript_assets.domain_pack import DomainPack
 from transcript_assets.generation_outcome import SlotOutcome
 from transcript_assets.transcript import GenerationInfo, Transcript, Turn
@@ -130,18 +130,10 @@ def _to_transcript(
             )
         )
     tokens, seconds = share
-    return Transcript(
-        id=plan.slot_id,
-        request_id=plan.request_id,
-        domain=plan.domain,
-        scenario=plan.scenario,
-        emotional_tone=plan.emotional_tone,
-        complexity=plan.complexity,
-        caller_type=plan.caller_type,
-        company=plan.company,
-        agent_name=plan.agent_name,
-        turns=turns,
-        generation=GenerationInfo(
+    return planned_transcript(
+        plan,
+        turns,
+        GenerationInfo(
             node_id=backend.info.node_id,
             model=backend.info.model,
             strategy="json_batch",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from resources.llm_backend import LLMBackend, SamplingParams
 from transcript_assets.call_stats import CallStats
-from transcript_assets.conversation_plan import ConversationPlan
+from transcript_assets.conversation_plan import ConversationPlan, planned_transcript
 from transcript_assets.few_shot_prompt import conversation_header, planned_label
 from transcript_assets.generation_outcome import GenerationFailed
 from transcript_assets.transcript import GenerationInfo, Transcript, Turn
@@ -85,18 +85,10 @@ def write_conversation(
             )
         turns.append(Turn(speaker=planned.speaker, text=cleaned, beat=planned.beat, act=planned.act))
         text = f"{prompt} {cleaned}\n"
-    return Transcript(
-        id=plan.slot_id,
-        request_id=plan.request_id,
-        domain=plan.domain,
-        scenario=plan.scenario,
-        emotional_tone=plan.emotional_tone,
-        complexity=plan.complexity,
-        caller_type=plan.caller_type,
-        company=plan.company,
-        agent_name=plan.agent_name,
-        turns=turns,
-        generation=GenerationInfo(
+    return planned_transcript(
+        plan,
+        turns,
+        GenerationInfo(
             node_id=backend.info.node_id,
             model=backend.info.model,
             strategy="turn_by_turn",
