@@ -65,3 +65,18 @@ def test_greeting_and_closing_beats_must_do_their_job() -> None:
     assert clean_turn("Thanks so much, bye now.", truncated=False, previous=[], act="close")
     with pytest.raises(DegenerateTurn, match="closing"):
         clean_turn("The refund posts in five days.", truncated=False, previous=[], act="close")
+
+
+def test_echoing_a_long_run_of_an_earlier_turn_is_refused() -> None:
+    earlier = ["The claim is pending because the billing office has not been able to process it yet."]
+    with pytest.raises(DegenerateTurn, match="echoes eight or more words"):
+        clean_turn(
+            "Okay, so the billing office has not been able to process it yet, right?",
+            truncated=False,
+            previous=earlier,
+        )
+    assert clean_turn(
+        "Thank you for calling Evergreen Health Plan, goodbye.",
+        truncated=False,
+        previous=["Thank you for calling Evergreen Health Plan, this is Maria."],
+    )

@@ -32,3 +32,11 @@ def has_any(text: str, phrases: Iterable[str]) -> bool:
 def near_repeat(bag: set[str], earlier: Iterable[set[str]], threshold: float = 0.8) -> bool:
     """Whether a turn's word set overlaps an earlier turn's by more than ``threshold`` (Jaccard)."""
     return len(bag) >= 5 and any(len(bag & s) / len(bag | s) > threshold for s in earlier)
+
+
+def shared_run(tokens: list[str], earlier: Iterable[list[str]], n: int = 8) -> bool:
+    """Whether ``tokens`` repeats a run of ``n`` consecutive words from an earlier turn (an echo loop)."""
+    grams = {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+    if not grams:
+        return False
+    return any(tuple(e[i : i + n]) in grams for e in earlier for i in range(len(e) - n + 1))

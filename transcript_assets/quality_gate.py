@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from transcript_assets.domain_pack import DomainPack
-from transcript_assets.phrase_match import has_phrase, near_repeat, words
+from transcript_assets.phrase_match import has_phrase, near_repeat, shared_run, words
 from transcript_assets.tone_lexicon import CLOSING_CUES, GREETING_CUES, TONE_CUES
 from transcript_assets.transcript import Transcript
 
@@ -42,17 +42,19 @@ def _alternation(t: Transcript) -> float:
 
 
 def _repetition(t: Transcript) -> tuple[float, bool]:
-    """Distinct word 4-grams over all 4-grams, and whether a turn nearly repeats an earlier one."""
+    """Distinct word 4-grams over all 4-grams, and whether a turn nearly repeats or echoes an earlier one."""
     grams: list[tuple[str, ...]] = []
     seen: list[set[str]] = []
+    earlier: list[list[str]] = []
     looping = False
     for turn in t.turns:
         w = words(turn.text)
         grams.extend(zip(w, w[1:], w[2:], w[3:], strict=False))
         bag = set(w)
-        if near_repeat(bag, seen):
+        if near_repeat(bag, seen) or shared_run(w, earlier):
             looping = True
         seen.append(bag)
+        earlier.append(w)
     distinct = len(set(grams)) / len(grams) if grams else 1.0
     return min(1.0, distinct / 0.9), looping
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,14 @@ from transcript_assets.partitions import SHARDS_PARTITION_NAME, shard_key
 DEFAULT_SHARD_SIZE = 10
 DEFAULT_BUDGET_FACTOR = 3.0
 PRIOR_YIELD = 0.8  # expected accepted share of slots before any is known
+
+
+def _reason_key(state: str, reason: str) -> str:
+    """The specific cause of a slot's reason, so that equal causes count together in the summary."""
+    if state == "failed":  # "attempt 3 on local: turn 5 (CUSTOMER) degenerate after 3 tries: ..."
+        return re.sub(r"^attempt \d+ on [^:]+: ", "", reason)[:110]
+    parts = [p.strip() for p in reason.split(";") if p.strip() and not p.strip().startswith("overall ")]
+    return re.sub(r"\d+(?:\.\d+)?", "N", (parts or [reason])[0])[:110]
 
 
 class RunFailed(RuntimeError):
@@ -227,7 +236,7 @@ class RequestRunner:
         reasons: dict[str, int] = {}
         for r in all_rows:
             if r.state in ("rejected_quality", "failed") and r.reason:
-                key = f"{r.state}: {r.reason.split(';')[0].split(':')[-1].strip()[:80]}"
+                key = f"{r.state}: {_reason_key(r.state, r.reason)}"
                 reasons[key] = reasons.get(key, 0) + 1
         summary = RequestSummary(
             request_id=request_id,

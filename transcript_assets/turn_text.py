@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from transcript_assets.phrase_match import has_any, near_repeat, words
+from transcript_assets.phrase_match import has_any, near_repeat, shared_run, words
 from transcript_assets.tone_lexicon import CLOSING_CUES, GREETING_CUES
 
 MAX_TURN_WORDS = 90
@@ -44,6 +44,8 @@ def clean_turn(raw: str, *, truncated: bool, previous: list[str], act: str | Non
         raise DegenerateTurn("repeats an earlier turn word for word")
     if near_repeat(set(tokens), (set(words(p)) for p in previous)):
         raise DegenerateTurn("nearly repeats an earlier turn")
+    if shared_run(tokens, (words(p) for p in previous)):
+        raise DegenerateTurn("echoes eight or more words of an earlier turn")
     if len(tokens) >= 8 and len(set(tokens)) / len(tokens) < 0.4:
         raise DegenerateTurn("loops on the same words")
     if act == "greet" and not has_any(text, GREETING_CUES):
