@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 from sqlalchemy import Engine, and_, func, select, update
 
@@ -87,6 +87,9 @@ class Ledger(ConfigurableResource):
         if self._engine is None:
             self._engine = open_state_db(self.url)
         return self._engine
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self.dispose()
 
     def dispose(self) -> None:
         if self._engine is not None:
@@ -217,10 +220,11 @@ class Ledger(ConfigurableResource):
             return [_slot(r) for r in rows]
 
     def unfinished_shards(self, request_id: str) -> list[str]:
+        """Shards with slots not yet generated or not yet scored (an interrupted run left them)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(slots.c.shard_key)
-                .where(and_(slots.c.request_id == request_id, slots.c.state.in_(IN_PROGRESS_STATES)))
+                .where(and_(slots.c.request_id == request_id, slots.c.state.in_(("planned", "generated"))))
                 .group_by(slots.c.shard_key)
                 .order_by(slots.c.shard_key)
             )

@@ -131,13 +131,13 @@ class RequestRunner:
         spec = JobSpec.model_validate(request.spec)
         seed = request.seed
         counts = self.ledger.state_counts(request_id)
-        accepted = counts["accepted"]
-        in_flight = counts["planned"] + counts["generated"] + counts["passed"]
+        good = counts["accepted"] + counts["passed"]  # passed: scored, waiting for the library
+        in_flight = counts["planned"] + counts["generated"]
         planned_total = sum(counts.values())
-        terminal = accepted + counts["rejected_quality"] + counts["duplicate"] + counts["failed"]
-        observed = accepted / terminal if terminal >= 5 else PRIOR_YIELD
+        done = good + counts["rejected_quality"] + counts["duplicate"] + counts["failed"]
+        observed = good / done if done >= 5 else PRIOR_YIELD
         expected_yield = min(1.0, max(0.2, observed))
-        need = spec.count - accepted - math.floor(in_flight * expected_yield)
+        need = spec.count - good - math.floor(in_flight * expected_yield)
         if need <= 0:
             return None
         budget_left = self.slot_budget(spec.count) - planned_total
@@ -187,16 +187,24 @@ class RequestRunner:
             self.instance.add_dynamic_partitions(SHARDS_PARTITION_NAME, pending)
             self._execute_shards(pending)
             shards_run += len(pending)
-            self._execute("build_library")
         while True:
-            if self.ledger.state_counts(request_id)["accepted"] >= spec.count:
+            counts = self.ledger.state_counts(request_id)
+            if counts["accepted"] >= spec.count:
                 break
+            # Passed transcripts are folded into the library only when they could complete the request (or
+            # nothing more will be planned): one library run instead of one per shard. Dedup may still drop
+            # some, and the loop then tops up.
+            if counts["passed"] and counts["accepted"] + counts["passed"] >= spec.count:
+                self._execute("build_library")
+                continue
             key = self.plan_next_shard(request_id)
             if key is None:
+                if counts["passed"]:
+                    self._execute("build_library")
+                    continue
                 break
             self._execute_shards([key])
             shards_run += 1
-            self._execute("build_library")
         return self._finish(request_id, spec, started, shards_run)
 
     def _execute_shards(self, keys: list[str]) -> None:

@@ -21,7 +21,7 @@ from transcript_assets.turn_text import DegenerateTurn, clean_turn
 
 @dataclass(frozen=True)
 class TurnByTurnSettings:
-    max_turn_tokens: int = 90
+    max_turn_tokens: int = 64  # a longer turn is cut back to its last full sentence
     temperature: float = 0.8
     top_p: float = 0.95
     repeat_penalty: float = 1.15
