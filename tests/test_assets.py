@@ -8,11 +8,11 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from resources.state_db import TERMINAL_STATES
-from transcript_assets.custom_json_export import custom_json_export
 from transcript_assets.definitions import build_resources, defs
 from transcript_assets.domain_pack import DomainPack
 from transcript_assets.job_spec import JobSpec
 from transcript_assets.raw_transcripts import raw_transcripts
+from transcript_assets.request_exports import export_assets
 from transcript_assets.request_runner import RequestRunner
 from transcript_assets.scored_transcripts import scored_transcripts
 from transcript_assets.transcript import Transcript
@@ -21,8 +21,17 @@ from transcript_assets.transcript_library import transcript_library
 
 def test_definitions_load() -> None:
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {"raw_transcripts", "scored_transcripts", "transcript_library", "custom_json_export"}
-    assert defs.resolve_job_def("generate_shard") and defs.resolve_job_def("build_library")
+    assert keys == {
+        "raw_transcripts",
+        "scored_transcripts",
+        "transcript_library",
+        "custom_json_export",
+        "contact_lens_export",
+        "ccai_export",
+        "rasa_export",
+    }
+    for job in ("generate_shard", "build_library", "export_request"):
+        assert defs.resolve_job_def(job)
 
 
 @pytest.mark.slow
@@ -64,19 +73,26 @@ def test_materialize_a_shard_and_the_library(
     assert states <= {"passed", "rejected_quality", "failed"}
     assert ledger.performance_samples(result.run_id)[0]["throughput_per_sec"] > 0
 
-    library = materialize(
-        [transcript_library, custom_json_export], resources=resources, instance=instance, selection=None
-    )
+    library = materialize([transcript_library], resources=resources, instance=instance)
     assert library.success
     lib = library.output_for_node("transcript_library")
     assert len(lib) == len(scored)
     counts = ledger.state_counts(request_id)
     assert counts["accepted"] + counts["duplicate"] == len(scored)
     assert sum(counts[s] for s in TERMINAL_STATES) == 3
-    export = out / "exports" / "custom_json" / "transcripts.jsonl"
-    lines = [json.loads(x) for x in export.read_text().splitlines()]
-    assert [x["id"] for x in lines] == [x["id"] for x in lib][: spec.count]
-    assert (project_home / "exports" / "custom_json" / "library.jsonl").exists()
+
+    # Every export asset for the request's partition, each with its blocking file check.
+    instance.add_dynamic_partitions("transcript_requests", [request_id])
+    exports = materialize(export_assets, partition_key=request_id, resources=resources, instance=instance)
+    assert exports.success
+    checks = exports.get_asset_check_evaluations()
+    assert len(checks) == 4 and all(c.passed for c in checks), [c.metadata for c in checks]
+    delivered = [x["id"] for x in lib][: spec.count]
+    contract = out / "exports" / "custom_json" / f"{request_id}.jsonl"
+    assert [json.loads(x)["id"] for x in contract.read_text().splitlines()] == delivered
+    assert len(list((out / "exports" / "contact_lens").rglob("*.json"))) == len(delivered)
+    assert len(list((out / "exports" / "ccai" / "conversations").glob("*.json"))) == len(delivered)
+    assert (out / "exports" / "rasa" / "domain.yml").exists()
 
     # Materializing the library again adds nothing: it is incremental.
     again = materialize([transcript_library], resources=resources, instance=instance)

@@ -102,14 +102,22 @@ def test_generate_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
     assert summary["accepted"] + len(summary["surplus_accepted"]) + summary["rejected_quality"] + summary[
         "duplicate"
     ] + summary["failed"] == len(states)
-    assert (out / "exports" / "custom_json" / "transcripts.jsonl").read_text().count("\n") == 2
+    chat_lines = (out / "exports" / "custom_json" / f"{summary['request_id']}.jsonl").read_text().splitlines()
+    assert len(chat_lines) == 2 and json.loads(chat_lines[0])["messages"][0]["role"] == "system"
+    assert len(list((out / "exports" / "contact_lens").rglob("*_analysis_*.json"))) == 2
+    assert len(list((out / "exports" / "ccai" / "conversations").glob("*.json"))) == 2
+    assert {p.name for p in (out / "exports" / "rasa").rglob("*.yml")} == {
+        "nlu.yml",
+        "stories.yml",
+        "domain.yml",
+    }
     # The runs are real Dagster runs on the project's instance (what `dagster dev` shows).
     from dagster import DagsterInstance, DagsterRunStatus
     from dagster._core.instance.ref import InstanceRef
 
     instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster_home")))
     runs = instance.get_runs()
-    assert {r.job_name for r in runs} == {"generate_shard", "build_library"}
+    assert {r.job_name for r in runs} == {"generate_shard", "build_library", "export_request"}
     assert all(r.status == DagsterRunStatus.SUCCESS for r in runs)
     assert set(summary["dagster_runs"]) == {r.run_id for r in runs}
 
@@ -202,3 +210,56 @@ def test_an_unreachable_node_fails_every_slot_with_a_reason_and_exits_non_zero(t
     assert all("cannot reach http://127.0.0.1" in r for r in reasons), reasons
     summary = json.loads((out / "summary.json").read_text())
     assert summary["failed"] == 7 and summary["status"] == "exhausted" and "budget" in summary["reason"]
+
+
+FIXTURE = ROOT / "tests" / "fixtures" / "generated_sample.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mapping", "expect"),
+    [
+        ("contact_lens", None, "Analysis/Voice"),
+        ("ccai", None, "conversations"),
+        ("rasa", None, "domain.yml"),
+        ("custom", "sharegpt", ".json"),
+        ("custom", None, ".jsonl"),
+    ],
+)
+def test_export_command_writes_and_validates(
+    tmp_path: Path, fmt: str, mapping: str | None, expect: str
+) -> None:
+    args = ["export", "--format", fmt, "--in", str(FIXTURE), "--out", str(tmp_path / "x")]
+    done = run_cli([*args, *(["--mapping", mapping] if mapping else [])], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "every file validates" in done.stdout
+    written = [str(p.relative_to(tmp_path / "x")) for p in (tmp_path / "x").rglob("*") if p.is_file()]
+    assert any(expect in w for w in written), written
+
+
+def test_export_command_names_a_typo_in_a_mapping(tmp_path: Path) -> None:
+    mapping = tmp_path / "mine.yaml"
+    mapping.write_text("layuot: jsonl\nrecord:\n  id: $id\n")
+    done = run_cli(
+        [
+            "export",
+            "--format",
+            "custom",
+            "--mapping",
+            str(mapping),
+            "--in",
+            str(FIXTURE),
+            "--out",
+            str(tmp_path / "x"),
+        ],
+        tmp_path,
+    )
+    assert done.returncode == 2
+    assert "mine.yaml" in done.stderr and "layuot" in done.stderr and "did you mean 'layout'" in done.stderr
+
+
+def test_export_command_refuses_a_file_outside_the_contract(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "turns": []}\nnot json\n')
+    done = run_cli(["export", "--format", "ccai", "--in", str(bad), "--out", str(tmp_path / "x")], tmp_path)
+    assert done.returncode == 2
+    assert "line 1" in done.stderr and "line 2: not JSON" in done.stderr

@@ -238,6 +238,13 @@ def test_other_breakage_is_reported(records: list[dict[str, Any]], tmp_path: Pat
         "data/nlu.yml: nlu[0].examples: 'I was billed [twice](charge_count)' annotates "
         "'[twice](charge_count)' as entity charge_count, which domain.yml does not declare",
     ]
+    problems = _break(
+        tmp_path, records, "data/stories.yml", lambda d: d["stories"][0]["steps"][1].update(user="a [b](c)")
+    )
+    assert problems == [
+        "data/stories.yml: stories[0].steps[1].user: 'a [b](c)' annotates '[b](c)' as entity c, "
+        "which domain.yml does not declare"
+    ]
     (tmp_path / "broken.yml").write_text("stories: [\n", encoding="utf-8")
     assert rasa.validate(tmp_path, ["broken.yml"])[0].startswith("broken.yml: $: not valid YAML")
     lone = tmp_path / "lone"

@@ -52,6 +52,21 @@ def _spec(request: str, packs: dict[str, DomainPack]) -> JobSpec:
         raise  # unreachable
 
 
+def _formats(formats: str, mapping: str | None) -> list[str]:
+    from transcript_assets.export_formats import ExportError, canonical_format, export_format
+
+    try:
+        names = [canonical_format(f) for f in formats.split(",") if f.strip()]
+        if mapping:
+            export_format("custom_json", mapping)  # a bad mapping fails now, before any generation
+    except ExportError as exc:
+        _fail(f"--formats/--mapping: {exc}")
+        raise
+    if not names:
+        _fail("--formats: name at least one of contact_lens, ccai, rasa, custom")
+    return list(dict.fromkeys(names))
+
+
 def _prepare_dagster_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(project_paths().dagster_home))).resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -214,6 +229,14 @@ class _Progress:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help=f"nodes.yaml listing the LLM nodes ({NODES_FILE_ENV}).",
 )
+@click.option(
+    "--formats",
+    help="Export formats, comma-separated: contact_lens,ccai,rasa,custom (default: "
+    "the request's, custom_json).",
+)
+@click.option(
+    "--mapping", help="Mapping for the custom format: contract (default), openai_chat, sharegpt, or a file."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (also off when stderr is not a terminal).")
 @domains_option
@@ -227,6 +250,8 @@ def generate(
     openai_base_url: str | None,
     openai_model: str | None,
     nodes_file: Path | None,
+    formats: str | None,
+    mapping: str | None,
     as_json: bool,
     no_progress: bool,
     domains_dir: tuple[Path, ...],
@@ -237,6 +262,9 @@ def generate(
     """
     packs = _packs(domains_dir)
     spec = _spec(request, packs)
+    format_list = _formats(formats, mapping) if formats else None
+    if mapping and "custom_json" not in (format_list or spec.formats):
+        _fail("--mapping shapes the custom format: add custom to --formats")
     if bool(openai_base_url) != bool(openai_model):
         _fail("--openai-base-url and --openai-model go together (the server's URL and the model it serves)")
     for env, value in (
@@ -271,7 +299,7 @@ def generate(
             show, ledger, request_id, spec.count, plain=not no_progress and not as_json
         ) as progress:
             runner._on_shard = progress.shard
-            summary = runner.run(request_id)
+            summary = runner.run(request_id, format_list, mapping)
     except RunFailed as exc:
         _fail(f"{exc}\nNothing finished is lost: re-run the same command to resume.", code=1)
     except KeyboardInterrupt:
@@ -282,6 +310,43 @@ def generate(
     else:
         _print_summary(data)
     sys.exit(0 if summary.fulfilled else 1)
+
+
+@main.command("export")
+@click.option("--format", "fmt", required=True, help="contact_lens, ccai, rasa or custom (custom_json).")
+@click.option("--mapping", help="custom only: contract (default), openai_chat, sharegpt, or a mapping file.")
+@click.option(
+    "--in",
+    "in_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A transcripts.jsonl in the output contract (what `generate` writes).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the export into (replaced if it exists).",
+)
+def export_cmd(fmt: str, mapping: str | None, in_path: Path, out_dir: Path) -> None:
+    """Export a transcripts.jsonl file in a platform format, then validate every file written."""
+    from transcript_assets.export_formats import ExportError, export_format, write_export
+    from transcript_assets.transcript_file import TranscriptFileError, read_transcripts
+
+    try:
+        exporter = export_format(fmt, mapping)
+        records = read_transcripts(in_path)
+    except (ExportError, TranscriptFileError) as exc:
+        _fail(str(exc))
+        raise
+    written, problems = write_export(exporter, records, out_dir)
+    click.echo(f"{exporter.name}: {len(records)} transcript(s) → {len(written)} file(s) in {out_dir}")
+    if problems:
+        for problem in problems[:30]:
+            click.echo(f"  invalid: {problem}", err=True)
+        _fail(f"{len(problems)} validation problem(s) in the export", code=1)
+    click.echo("  every file validates")
 
 
 @main.command()

@@ -16,9 +16,9 @@ from resources.settings import (
     OPENAI_MODEL_ENV,
     project_paths,
 )
-from transcript_assets.custom_json_export import custom_json_export
-from transcript_assets.jobs import build_library_job, generate_shard_job
+from transcript_assets.jobs import build_library_job, export_request_job, generate_shard_job
 from transcript_assets.raw_transcripts import raw_transcripts
+from transcript_assets.request_exports import export_assets
 from transcript_assets.scored_transcripts import scored_transcripts
 from transcript_assets.transcript_library import transcript_library
 
@@ -39,7 +39,7 @@ def build_resources() -> dict[str, object]:
 
 
 defs = Definitions(
-    assets=[raw_transcripts, scored_transcripts, transcript_library, custom_json_export],
-    jobs=[generate_shard_job, build_library_job],
+    assets=[raw_transcripts, scored_transcripts, transcript_library, *export_assets],
+    jobs=[generate_shard_job, build_library_job, export_request_job],
     resources=build_resources(),
 )

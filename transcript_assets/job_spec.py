@@ -17,8 +17,14 @@ Complexity = Literal["simple", "complex"]
 TONES: tuple[str, ...] = Tone.__args__  # type: ignore[attr-defined]
 COMPLEXITIES: tuple[str, ...] = Complexity.__args__  # type: ignore[attr-defined]
 
-# Export formats a request may ask for. Each one is produced by an export asset.
-KNOWN_FORMATS: tuple[str, ...] = ("custom_json",)
+# Export formats a request may ask for. Each one is produced by an export asset ("custom" = custom_json).
+KNOWN_FORMATS: tuple[str, ...] = ("custom_json", "contact_lens", "ccai", "rasa")
+FORMAT_ALIASES = {
+    "custom": "custom_json",
+    "lex": "contact_lens",
+    "dialogflow": "ccai",
+    "dialogflow_es": "ccai",
+}
 
 # Turns per conversation (one turn = one speaker's utterance) by complexity.
 DEFAULT_EXCHANGES: dict[str | None, tuple[int, int]] = {
@@ -69,7 +75,7 @@ class JobSpec(BaseModel):
     @field_validator("formats")
     @classmethod
     def _known_formats(cls, value: list[str]) -> list[str]:
-        cleaned = [v.strip().lower() for v in value]
+        cleaned = [FORMAT_ALIASES.get(v.strip().lower(), v.strip().lower()) for v in value]
         unknown = [v for v in cleaned if v not in KNOWN_FORMATS]
         if unknown:
             raise ValueError(

@@ -1,4 +1,4 @@
-"""Jobs: generate one shard, and fold new shards into the library and its exports."""
+"""Jobs: generate one shard, fold new shards into the library, export a request."""
 
 from dagster import AssetSelection, define_asset_job
 
@@ -10,6 +10,12 @@ generate_shard_job = define_asset_job(
 
 build_library_job = define_asset_job(
     name="build_library",
-    selection=AssetSelection.assets("transcript_library", "custom_json_export"),
-    description="Add newly passed transcripts to the de-duplicated library and write the exports.",
+    selection=AssetSelection.assets("transcript_library"),
+    description="Add newly passed transcripts to the de-duplicated library.",
+)
+
+export_request_job = define_asset_job(
+    name="export_request",
+    selection=AssetSelection.groups("exports"),
+    description="Write a request's transcripts in its export formats (run with an asset selection).",
 )

@@ -8,3 +8,7 @@ shard_partitions = DynamicPartitionsDefinition(name=SHARDS_PARTITION_NAME)
 
 def shard_key(request_id: str, number: int) -> str:
     return f"{request_id}-s{number:04d}"
+
+
+REQUESTS_PARTITION_NAME = "transcript_requests"
+request_partitions = DynamicPartitionsDefinition(name=REQUESTS_PARTITION_NAME)

@@ -18,14 +18,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance, Definitions
+from dagster import AssetKey, DagsterInstance, Definitions
 
 from resources.ledger import Ledger
 from transcript_assets.conversation_plan import plan_conversation
-from transcript_assets.custom_json_export import write_jsonl
 from transcript_assets.domain_pack import DomainPack
+from transcript_assets.export_formats import canonical_format
 from transcript_assets.job_spec import JobSpec
-from transcript_assets.partitions import SHARDS_PARTITION_NAME, shard_key
+from transcript_assets.jsonl_file import write_jsonl
+from transcript_assets.partitions import REQUESTS_PARTITION_NAME, SHARDS_PARTITION_NAME, shard_key
 
 DEFAULT_SHARD_SIZE = 10
 DEFAULT_BUDGET_FACTOR = 3.0
@@ -73,8 +74,10 @@ class RequestSummary:
 
 
 def request_id_for(spec: JobSpec, out_dir: Path | None) -> str:
+    """Same spec (export formats aside) and output folder = same request: a re-run resumes it."""
     where = str(out_dir.resolve()) if out_dir else ""
-    return "r" + hashlib.sha256(f"{spec.canonical_json()}|{where}".encode()).hexdigest()[:11]
+    identity = spec.model_copy(update={"formats": ["custom_json"]}).canonical_json()
+    return "r" + hashlib.sha256(f"{identity}|{where}".encode()).hexdigest()[:11]
 
 
 def effective_seed(spec: JobSpec, request_id: str) -> int:
@@ -158,12 +161,22 @@ class RequestRunner:
         return key
 
     # ---- running -----------------------------------------------------------------------------------
-    def _execute(self, job_name: str, partition_key: str | None = None) -> None:
+    def _execute(
+        self,
+        job_name: str,
+        partition_key: str | None = None,
+        asset_selection: list[AssetKey] | None = None,
+        ops_config: dict[str, Any] | None = None,
+    ) -> None:
         job = self.defs.resolve_job_def(job_name)
+        run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": self.log_level}}}}
+        if ops_config:
+            run_config["ops"] = ops_config
         result = job.execute_in_process(
-            run_config={"loggers": {"console": {"config": {"log_level": self.log_level}}}},
+            run_config=run_config,
             instance=self.instance,
             partition_key=partition_key,
+            asset_selection=asset_selection,
             raise_on_error=False,
         )
         self.runs.append(result.run_id)
@@ -177,7 +190,10 @@ class RequestRunner:
             where = f" for shard {partition_key}" if partition_key else ""
             raise RunFailed(f"Dagster run {result.run_id} ({job_name}{where}) failed: {detail}")
 
-    def run(self, request_id: str) -> RequestSummary:
+    def run(
+        self, request_id: str, formats: list[str] | None = None, mapping: str | None = None
+    ) -> RequestSummary:
+        """Generate until fulfilled (or out of budget), then export in ``formats`` (default: the spec's)."""
         started = time.perf_counter()
         request = self.ledger.get_request(request_id)
         spec = JobSpec.model_validate(request.spec)
@@ -205,7 +221,18 @@ class RequestRunner:
                 break
             self._execute_shards([key])
             shards_run += 1
-        return self._finish(request_id, spec, started, shards_run)
+        formats = [canonical_format(f) for f in (formats or spec.formats)]
+        summary = self._finish(request_id, spec, started, shards_run, formats)
+        if summary.accepted:
+            self.export(request_id, formats, mapping)
+        return summary
+
+    def export(self, request_id: str, formats: list[str], mapping: str | None = None) -> None:
+        """Materialize the request's export assets for ``formats`` (one Dagster run)."""
+        self.instance.add_dynamic_partitions(REQUESTS_PARTITION_NAME, [request_id])
+        keys = [AssetKey(f"{canonical_format(f)}_export") for f in formats]
+        ops_config = {"custom_json_export": {"config": {"mapping": mapping}}} if mapping else None
+        self._execute("export_request", request_id, asset_selection=keys, ops_config=ops_config)
 
     def _execute_shards(self, keys: list[str]) -> None:
         for i, key in enumerate(keys):
@@ -214,7 +241,9 @@ class RequestRunner:
             self._execute("generate_shard", key)
 
     # ---- reporting ---------------------------------------------------------------------------------
-    def _finish(self, request_id: str, spec: JobSpec, started: float, shards_run: int) -> RequestSummary:
+    def _finish(
+        self, request_id: str, spec: JobSpec, started: float, shards_run: int, formats: list[str]
+    ) -> RequestSummary:
         request = self.ledger.get_request(request_id)
         counts = self.ledger.state_counts(request_id)
         accepted_rows = self.ledger.accepted_slots(request_id)
@@ -275,7 +304,7 @@ class RequestRunner:
             summary.paths = {
                 "transcripts": str(transcripts_path),
                 "summary": str(out / "summary.json"),
-                "custom_json": str(out / "exports" / "custom_json" / "transcripts.jsonl"),
+                **{f: str(out / "exports" / f) for f in formats},
             }
             (out / "summary.json").write_text(
                 json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8"

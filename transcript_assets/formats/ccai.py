@@ -8,9 +8,10 @@ One file per conversation, ``<transcript id>.json``::
 
 Timestamps are synthetic but deterministic: a conversation starts at ``base_time`` plus an offset (0-8 h)
 derived from its transcript id, and each turn starts where ``timing_model`` puts it (word count at the
-speaker's rate, ~150 wpm, plus a pause; strictly increasing) -- the same clock as the Contact Lens export. ``user_id`` is 1 for the agent and
-2 for the customer (``user_ids="role"``, Google's own sample), or stable per agent across conversations
-(``user_ids="agent"``). Field reference: docs/formats/ccai-dialogflow.md.
+speaker's rate, ~150 wpm, plus a pause; strictly increasing): the same clock as the Contact Lens export.
+``user_id`` is 1 for the agent and 2 for the customer (``user_ids="role"``, Google's own sample), or
+stable per agent across conversations (``user_ids="agent"``). Field reference:
+docs/formats/ccai-dialogflow.md.
 
 Also home of the JSON Schema helpers the JSON formats share (``load_json_schema``, ``json_schema_problems``).
 """
@@ -122,7 +123,10 @@ def json_schema_problems(file: str, data: Any, schema: dict[str, Any]) -> list[s
     """``"<file>: <field path>: <message>"`` for every JSON Schema (draft 2020-12) violation in ``data``."""
     from jsonschema import Draft202012Validator  # imported late: only validation needs it
 
-    errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: [str(p) for p in e.path])
+    errors = sorted(
+        Draft202012Validator(schema).iter_errors(data),
+        key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in e.absolute_path],
+    )
     return [f"{file}: {field_path(e.absolute_path)}: {e.message}" for e in errors]
 
 

@@ -126,7 +126,8 @@ def dump_yaml(data: Any) -> str:
 
 
 def story(record: Mapping[str, Any], opts: RasaOptions) -> dict[str, Any]:
-    """One transcript as an end-to-end story; a customer turn whose text cleans to nothing keeps its intent."""
+    """One transcript as an end-to-end story; a customer turn whose text cleans to nothing keeps
+    only its intent."""
     steps: list[dict[str, Any]] = []
     for i, turn in enumerate(record["turns"]):
         if turn["speaker"] == "CUSTOMER":
@@ -343,7 +344,7 @@ def _nlu_problems(file: str, data: dict[str, Any], domain: dict[str, Any] | None
     intents = set(_names(domain.get("intents"))) | DEFAULT_INTENTS if domain is not None else None
     entities = set(_names(domain.get("entities"))) if domain is not None else set()
     for i, item in enumerate(data.get("nlu") or []):
-        if not isinstance(item, dict) or "intent" not in item:
+        if not isinstance(item, dict) or not isinstance(item.get("intent"), str):
             continue
         if isinstance(item.get("examples"), str):
             for n, line in enumerate(item["examples"].splitlines()):
@@ -356,13 +357,19 @@ def _nlu_problems(file: str, data: dict[str, Any], domain: dict[str, Any] | None
                 f"{file}: nlu[{i}].intent: {item['intent']!r} is not declared in {DOMAIN_FILE} (intents)"
             )
         for example in _examples(item):
-            for m in ENTITY_MARKUP.finditer(example):
-                entity = m["entity"] or "(from entity dict)"
-                if m["entity"] is None or entity not in entities:
-                    problems.append(
-                        f"{file}: nlu[{i}].examples: {example!r} annotates {m.group(0)!r} as entity {entity}, "
-                        f"which {DOMAIN_FILE} does not declare"
-                    )
+            problems.extend(_markup_problems(f"{file}: nlu[{i}].examples", example, entities))
+    return problems
+
+
+def _markup_problems(where: str, text: str, entities: set[str]) -> list[str]:
+    """Entity annotations in ``text`` for entities the domain does not declare (a failed cleaning)."""
+    problems: list[str] = []
+    for m in ENTITY_MARKUP.finditer(text):
+        if m["entity"] is None or m["entity"] not in entities:
+            problems.append(
+                f"{where}: {text!r} annotates {m.group(0)!r} as entity {m['entity'] or '(entity dict)'}, "
+                f"which {DOMAIN_FILE} does not declare"
+            )
     return problems
 
 
@@ -392,8 +399,11 @@ def _story_problems(
         if domain is not None
         else None
     )
+    entities = set(_names(domain.get("entities"))) if domain is not None else set()
     for path, step in _story_steps(data):
         intent, action = step.get("intent"), step.get("action")
+        if isinstance(step.get("user"), str):
+            problems.extend(_markup_problems(f"{file}: {path}.user", step["user"].strip(), entities))
         if intents is not None and isinstance(intent, str) and intent not in intents:
             problems.append(f"{file}: {path}.intent: {intent!r} is not declared in {DOMAIN_FILE} (intents)")
         if isinstance(action, str):
@@ -435,7 +445,7 @@ def validate(root: Path, files: list[str]) -> list[str]:
         else:
             kinds = [
                 k
-                for k, keys in (("nlu", ("nlu",)), ("stories", ("stories", "rules")))
+                for k, keys in (("nlu", ("nlu", "responses")), ("stories", ("stories", "rules")))
                 if any(x in data for x in keys)
             ]
             if not kinds:
