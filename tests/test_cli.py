@@ -72,6 +72,10 @@ def test_generate_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
             "3",
             "--budget-factor",
             "6",
+            "--formats",
+            "contact_lens,ccai,rasa,custom",
+            "--mapping",
+            "openai_chat",
         ],
         home,
     )

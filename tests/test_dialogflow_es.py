@@ -9,8 +9,6 @@ the diff.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import uuid
 import zipfile
 from pathlib import Path
@@ -19,34 +17,18 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from tests.golden_files import GOLDEN_ROOT, check_golden, sample_records, write
 from transcript_assets.domain_pack import DomainPack
 from transcript_assets.formats import dialogflow_es as df
 from transcript_assets.formats.export_file import ExportFile
 from transcript_assets.formats.turn_labels import GENERIC_INTENTS
 
-FIXTURE = Path(__file__).parent / "fixtures" / "generated_sample.jsonl"
-GOLDEN = Path(__file__).parent / "golden" / "dialogflow_es"
+GOLDEN = GOLDEN_ROOT / "dialogflow_es"
 
 
 @pytest.fixture(scope="module")
 def records() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def write(files: list[ExportFile], root: Path) -> list[str]:
-    for f in files:
-        f.write(root)
-    return [f.relative_path for f in files]
-
-
-def check_golden(files: list[ExportFile], golden: Path) -> None:
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        shutil.rmtree(golden, ignore_errors=True)
-        write(files, golden)
-    expected = sorted(p.relative_to(golden).as_posix() for p in golden.rglob("*") if p.is_file())
-    assert sorted(f.relative_path for f in files) == expected, "file set differs (UPDATE_GOLDEN=1 rewrites)"
-    for f in files:
-        assert (golden / f.relative_path).read_text(encoding="utf-8") == f.content, f.relative_path
+    return sample_records()
 
 
 def phrases(files: list[ExportFile]) -> dict[str, list[str]]:

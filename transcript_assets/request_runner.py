@@ -225,6 +225,11 @@ class RequestRunner:
         summary = self._finish(request_id, spec, started, shards_run, formats)
         if summary.accepted:
             self.export(request_id, formats, mapping)
+            summary.dagster_runs = list(self.runs)
+        if "summary" in summary.paths:
+            Path(summary.paths["summary"]).write_text(
+                json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8"
+            )
         return summary
 
     def export(self, request_id: str, formats: list[str], mapping: str | None = None) -> None:
@@ -306,7 +311,4 @@ class RequestRunner:
                 "summary": str(out / "summary.json"),
                 **{f: str(out / "exports" / f) for f in formats},
             }
-            (out / "summary.json").write_text(
-                json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8"
-            )
         return summary

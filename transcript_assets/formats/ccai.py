@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from transcript_assets.formats.export_file import ExportFile
 from transcript_assets.formats.timing_model import TimingParams, deterministic_unit, turn_timings
+from transcript_assets.formats.utc_time import UtcDateTime
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 SCHEMA_FILE = "ccai_conversation.schema.json"
@@ -51,7 +52,7 @@ class CcaiOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    base_time: datetime = Field(
+    base_time: UtcDateTime = Field(
         default=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
         description="Calls start at base_time plus an offset (0-8 h) fixed by the transcript id.",
     )
@@ -65,13 +66,6 @@ class CcaiOptions(BaseModel):
     agent_wpm: float = Field(default=150.0, gt=40, le=400)
     customer_wpm: float = Field(default=160.0, gt=40, le=400)
     seed: int = Field(default=0, description="Varies the timing jitter (pauses, speaking rate).")
-
-    @field_validator("base_time")
-    @classmethod
-    def _aware_utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("base_time needs a time zone (e.g. 2026-01-05T09:00:00Z)")
-        return value.astimezone(UTC)
 
     @field_validator("categories")
     @classmethod

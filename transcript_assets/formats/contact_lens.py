@@ -40,6 +40,7 @@ from transcript_assets.formats.turn_sentiment import (
     turn_sentiments,
     weighted_score,
 )
+from transcript_assets.formats.utc_time import UtcDateTime
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "contact_lens_1_1_0.schema.json"
 VERSION = "1.1.0"
@@ -65,7 +66,7 @@ class ContactLensOptions(BaseModel):
         default="5d6f1b0e-3c2a-4e8b-9f71-2a4c6e8b0d13", description="Amazon Connect instance id (UUID)."
     )
     language_code: str = Field(default="en-US", pattern=r"^[a-z]{2}-[A-Z]{2}$")
-    base_time: datetime = Field(
+    base_time: UtcDateTime = Field(
         default=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
         description="Calls start at base_time plus an offset (0-8 h) fixed by the transcript id.",
     )
@@ -92,13 +93,6 @@ class ContactLensOptions(BaseModel):
     @classmethod
     def _uuid(cls, value: str) -> str:
         return str(uuid.UUID(value))
-
-    @field_validator("base_time")
-    @classmethod
-    def _aware_utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("base_time needs a time zone (e.g. 2026-01-05T09:00:00Z)")
-        return value.astimezone(UTC)
 
 
 def contact_id(transcript_id: str) -> str:
