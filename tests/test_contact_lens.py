@@ -28,8 +28,8 @@ from transcript_assets.formats.contact_lens import (
     key_sentence,
     render,
     sentences,
-    validate,
 )
+from transcript_assets.formats.contact_lens_checks import validate
 from transcript_assets.formats.export_file import ExportFile
 from transcript_assets.formats.timing_model import (
     TimingParams,

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transcript_assets.formats import ccai, contact_lens, custom_mapping, dialogflow_es, rasa
+from transcript_assets.formats import (
+    ccai,
+    contact_lens,
+    contact_lens_checks,
+    custom_mapping,
+    dialogflow_es,
+    rasa,
+)
 from transcript_assets.formats.export_file import ExportFile
 from transcript_assets.job_spec import FORMAT_ALIASES, KNOWN_FORMATS
 
@@ -79,7 +86,7 @@ def export_format(name: str, mapping: str | Path | None = None) -> ExportFormat:
         raise ExportError(f"--mapping is for the custom format only, not {key}")
     if key == "contact_lens":
         return ExportFormat(
-            key, lambda r: contact_lens.render(r), lambda root, f: contact_lens.validate(root, f)
+            key, lambda r: contact_lens.render(r), lambda root, f: contact_lens_checks.validate(root, f)
         )
     if key == "ccai":
         return ExportFormat(key, _ccai_render, _ccai_validate)
