@@ -117,3 +117,47 @@ def test_workspace_loads_in_dagster(project_home: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All code locations passed validation" in done.stdout + done.stderr
+
+
+def test_an_invalid_export_file_fails_the_blocking_check(
+    project_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: a CCAI writer that emits role BOT; the real validator must fail the asset check."""
+    from tests.golden_files import sample_records
+    from transcript_assets import request_exports
+    from transcript_assets.export_formats import ExportFormat, export_format
+    from transcript_assets.formats.export_file import ExportFile
+
+    real = export_format("ccai")
+
+    def broken_render(records: list[dict]) -> list[ExportFile]:
+        files = real.render(records)
+        first = files[0]
+        return [ExportFile(first.relative_path, first.content.replace('"AGENT"', '"BOT"', 1)), *files[1:]]
+
+    monkeypatch.setattr(
+        request_exports,
+        "export_format",
+        lambda fmt, mapping=None: ExportFormat("ccai", broken_render, real.validate),
+    )
+    resources = build_resources()
+    ledger = resources["ledger"]
+    records = sample_records()[:2]
+    ledger.create_request("rbad", "t", {"count": 2, "domain": "healthcare"}, 2, 1, str(project_home / "out"))
+    ledger.add_shard("rbad-s0000", "rbad", [{"slot_id": r["id"], "index": i} for i, r in enumerate(records)])
+    for i, r in enumerate(records):
+        ledger.record_passed(r["id"], r, r["quality"], 1)
+        ledger.record_accepted(r["id"], f"h{i}", i)
+    instance = DagsterInstance.get()
+    instance.add_dynamic_partitions("transcript_requests", ["rbad"])
+    ccai_asset = next(a for a in export_assets if a.key.to_user_string() == "ccai_export")
+    result = materialize(
+        [ccai_asset], partition_key="rbad", resources=resources, instance=instance, raise_on_error=False
+    )
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed
+    assert (
+        "conversations/" in check.description
+        and "entries[" in check.description
+        and "role" in check.description
+    )
