@@ -298,7 +298,7 @@ def generate(
         with _Progress(
             show, ledger, request_id, spec.count, plain=not no_progress and not as_json
         ) as progress:
-            runner._on_shard = progress.shard
+            runner.on_shard = progress.shard
             summary = runner.run(request_id, format_list, mapping)
     except RunFailed as exc:
         _fail(f"{exc}\nNothing finished is lost: re-run the same command to resume.", code=1)

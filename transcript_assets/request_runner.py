@@ -107,7 +107,7 @@ class RequestRunner:
         self.packs = packs
         self.shard_size = shard_size
         self.budget_factor = budget_factor
-        self._on_shard = on_shard
+        self.on_shard = on_shard
         self.log_level = log_level
         self.runs: list[str] = []
 
@@ -241,8 +241,8 @@ class RequestRunner:
 
     def _execute_shards(self, keys: list[str]) -> None:
         for i, key in enumerate(keys):
-            if self._on_shard:
-                self._on_shard(key, i, len(keys))
+            if self.on_shard:
+                self.on_shard(key, i, len(keys))
             self._execute("generate_shard", key)
 
     # ---- reporting ---------------------------------------------------------------------------------
