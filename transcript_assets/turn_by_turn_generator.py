@@ -2,7 +2,8 @@
 
 Asked for a whole call at once, a 270M base model drifts and loops. Asked for one line at a time, with a
 beat label saying what the line must do, it stays on track. A degenerate line is re-sampled a few times
-with another seed before the attempt is given up (a recorded failure, never filler text).
+with another seed and a slightly higher temperature (to leave a repetition loop) before the attempt is
+given up (a recorded failure, never filler text).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from transcript_assets.turn_text import DegenerateTurn, clean_turn
 class TurnByTurnSettings:
     max_turn_tokens: int = 64  # a longer turn is cut back to its last full sentence
     temperature: float = 0.8
+    retry_temperature_step: float = 0.15  # each re-sample of a degenerate turn runs a little hotter
     top_p: float = 0.95
     repeat_penalty: float = 1.15
     turn_retries: int = 3
@@ -56,7 +58,7 @@ def write_conversation(
                 prompt,
                 SamplingParams(
                     max_tokens=settings.max_turn_tokens,
-                    temperature=settings.temperature,
+                    temperature=settings.temperature + retry * settings.retry_temperature_step,
                     top_p=settings.top_p,
                     repeat_penalty=settings.repeat_penalty,
                     stop=("\n",),
