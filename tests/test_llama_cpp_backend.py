@@ -87,6 +87,9 @@ def test_a_whole_conversation_turn_by_turn(backend: LlamaCppBackend, packs: dict
     assert all(x.text.strip() for x in t.turns)
     assert t.generation.strategy == "turn_by_turn"
     assert t.generation.output_tokens == stats.output_tokens > 0
+    # Kept turns only: re-sampled (degenerate) completions cost tokens but are not in the transcript.
+    assert 0 < t.generation.text_tokens <= t.generation.output_tokens
+    assert (t.generation.text_tokens == t.generation.output_tokens) == (stats.degenerate == 0)
     assert stats.calls >= len(plan.turns)
 
 

@@ -138,6 +138,7 @@ def _to_transcript(
             model=backend.info.model,
             strategy="json_batch",
             output_tokens=tokens,
+            text_tokens=tokens,
             llm_calls=1,
             seconds=round(seconds, 3),
             attempt=attempt,

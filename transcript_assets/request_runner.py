@@ -272,7 +272,7 @@ class RequestRunner:
             (r.transcript or {}).get("generation", {}).get("output_tokens", 0) for r in all_rows
         )
         accepted_tokens = sum(
-            (r.transcript or {}).get("generation", {}).get("output_tokens", 0) for r in delivered
+            (r.transcript or {}).get("generation", {}).get("text_tokens", 0) for r in delivered
         )
         wall = time.perf_counter() - started
         reasons: dict[str, int] = {}

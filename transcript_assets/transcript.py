@@ -32,7 +32,8 @@ class GenerationInfo(BaseModel):
     node_id: str
     model: str
     strategy: Literal["turn_by_turn", "json_batch"]
-    output_tokens: int = 0
+    output_tokens: int = 0  # every token generated for this transcript, re-sampled turns included (cost)
+    text_tokens: int = 0  # the tokens of the turns kept (what the transcript holds)
     llm_calls: int = 0
     seconds: float = 0.0
     attempt: int = 1

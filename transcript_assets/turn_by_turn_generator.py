@@ -48,6 +48,7 @@ def write_conversation(
     text = prefix + conversation_header(plan, call_number)
     turns: list[Turn] = []
     output_tokens = 0
+    text_tokens = 0
     calls = 0
     seconds = 0.0
     for i, planned in enumerate(plan.turns):
@@ -80,6 +81,7 @@ def write_conversation(
                 stats.degenerate += 1
                 problem = exc
                 continue
+            text_tokens += completion.completion_tokens
             break
         else:
             raise GenerationFailed(
@@ -95,6 +97,7 @@ def write_conversation(
             model=backend.info.model,
             strategy="turn_by_turn",
             output_tokens=output_tokens,
+            text_tokens=text_tokens,
             llm_calls=calls,
             seconds=round(seconds, 3),
             attempt=attempt,
