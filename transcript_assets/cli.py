@@ -152,7 +152,7 @@ class _Progress:
             TimeElapsedColumn(),
             transient=False,
         )
-        self.accepted_task = self.progress.add_task("accepted conversations", total=self.count)
+        self.accepted_task = self.progress.add_task("conversations passed", total=self.count)
         self.done_task = self.progress.add_task("slots finished (any state)", total=None)
         self.shard_task = self.progress.add_task("shard runs", total=None)
         self.progress.start()
@@ -165,12 +165,14 @@ class _Progress:
             self.progress.update(self.shard_task, description=f"shard {key}", advance=1)
         elif self.plain:  # logs and CI: one line per shard instead of a bar
             counts = self.ledger.state_counts(self.request_id)
-            click.echo(f"shard {key} starting · accepted {counts['accepted']}/{self.count} so far", err=True)
+            good = counts["accepted"] + counts["passed"]
+            click.echo(f"shard {key} starting · {good}/{self.count} passed the quality gate so far", err=True)
 
     def _refresh(self) -> None:
         counts = self.ledger.state_counts(self.request_id)
         finished = sum(counts[s] for s in ("accepted", "rejected_quality", "duplicate", "failed"))
-        self.progress.update(self.accepted_task, completed=min(counts["accepted"], self.count))
+        good = counts["accepted"] + counts["passed"]  # passed: waiting for the library's dedup
+        self.progress.update(self.accepted_task, completed=min(good, self.count))
         self.progress.update(
             self.done_task, completed=finished + counts["passed"], total=sum(counts.values()) or None
         )
