@@ -12,7 +12,6 @@ import copy
 import itertools
 import json
 import math
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from tests.golden_files import GOLDEN_ROOT, check_golden, sample_records
 from transcript_assets.formats.contact_lens import (
     NON_TALK_THRESHOLD_MS,
     SCHEMA_PATH,
@@ -40,13 +40,12 @@ from transcript_assets.formats.timing_model import (
 )
 from transcript_assets.formats.turn_sentiment import TurnSentiment, quarters, turn_sentiments, weighted_score
 
-FIXTURE = Path(__file__).parent / "fixtures" / "generated_sample.jsonl"
-GOLDEN = Path(__file__).parent / "golden" / "contact_lens"
+GOLDEN = GOLDEN_ROOT / "contact_lens"
 
 
 @pytest.fixture(scope="module")
 def records() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return sample_records()
 
 
 def _docs(files: list[ExportFile]) -> list[dict[str, Any]]:
@@ -75,16 +74,7 @@ def _write(tmp_path: Path, files: list[ExportFile]) -> list[str]:
 
 
 def test_golden_files(records: list[dict[str, Any]]) -> None:
-    files = render(records, ContactLensOptions())
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        for stale in GOLDEN.rglob("*.json"):
-            stale.unlink()
-        _write(GOLDEN, files)
-    produced = {f.relative_path: f.content for f in files}
-    stored = {p.relative_to(GOLDEN).as_posix(): p.read_text(encoding="utf-8") for p in GOLDEN.rglob("*.json")}
-    assert sorted(produced) == sorted(stored), "golden file set differs; UPDATE_GOLDEN=1 rewrites it"
-    for name, content in produced.items():
-        assert content == stored[name], f"{name} differs from its golden file; UPDATE_GOLDEN=1 rewrites it"
+    check_golden(render(records, ContactLensOptions()), GOLDEN)
 
 
 def test_golden_files_are_valid() -> None:

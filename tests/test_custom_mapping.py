@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.golden_files import GOLDEN_ROOT, check_golden, sample_records
 from transcript_assets.formats.custom_mapping import (
     MappingError,
     load_mapping,
@@ -30,8 +29,7 @@ from transcript_assets.formats.custom_mapping import (
 )
 from transcript_assets.transcript import Transcript
 
-FIXTURE = Path(__file__).parent / "fixtures" / "generated_sample.jsonl"
-GOLDEN = Path(__file__).parent / "golden" / "custom_json"
+GOLDEN = GOLDEN_ROOT / "custom_json"
 
 # OpenAI's chat fine-tuning format, written from its documentation independently of openai_chat.yaml.
 FINE_TUNING_SCHEMA: dict[str, Any] = {
@@ -58,7 +56,7 @@ FINE_TUNING_SCHEMA: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def records() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()]
+    return sample_records()
 
 
 def write_mapping(tmp_path: Path, text: str, name: str = "mine.yaml") -> Path:
@@ -89,16 +87,7 @@ def test_the_three_mappings_are_shipped() -> None:
 
 @pytest.mark.parametrize("name", shipped_mappings())
 def test_shipped_mapping_renders_the_golden_files(name: str, records: list[dict[str, Any]]) -> None:
-    files = render(records, load_mapping(name))
-    folder = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        shutil.rmtree(folder, ignore_errors=True)
-        for file in files:
-            file.write(folder)
-    golden = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    assert sorted(f.relative_path for f in files) == golden
-    for file in files:
-        assert file.content == (folder / file.relative_path).read_text(encoding="utf-8"), file.relative_path
+    check_golden(render(records, load_mapping(name)), GOLDEN / name)
 
 
 @pytest.mark.parametrize("name", shipped_mappings())
