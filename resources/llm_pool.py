@@ -9,13 +9,15 @@ so the next attempt goes to another node first.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 from resources.llm_backend import LLMBackend
-from resources.node_spec import NodeSpec, load_nodes_file
+from resources.node_choice import PINNED_NODE_ENV
+from resources.node_spec import NodeConfigError, NodeSpec, load_nodes_file
 
 
 def build_backend(spec: NodeSpec) -> LLMBackend:
@@ -43,6 +45,20 @@ class LLMPool(ConfigurableResource):
     _order: list[str] = PrivateAttr(default_factory=list)
 
     def node_specs(self) -> list[NodeSpec]:
+        """The configured nodes; only the pinned one when ``TRANSCRIPTS_PINNED_NODE`` names a node."""
+        specs = self._configured_specs()
+        pinned = os.environ.get(PINNED_NODE_ENV)
+        if not pinned:
+            return specs
+        chosen = [s for s in specs if s.id == pinned]
+        if not chosen:
+            known = ", ".join(s.id for s in specs)
+            raise NodeConfigError(
+                f"{PINNED_NODE_ENV}={pinned!r} names no configured node (known: {known}); unset it or name one"
+            )
+        return chosen
+
+    def _configured_specs(self) -> list[NodeSpec]:
         if self.nodes_file:
             return load_nodes_file(Path(self.nodes_file))
         if self.openai_base_url or self.openai_model:

@@ -99,6 +99,43 @@ performance_samples = Table(
     Column("shard_key", String(96), nullable=True),
 )
 
+# ---- nodes (v2): agents that registered and heartbeat, operator/sensor controls, state transitions ------
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("source", String(16), nullable=False),  # agent | config | kubernetes
+    Column("spec", JSON, nullable=False),  # a NodeSpec as JSON (url, backend, model, context window ...)
+    Column("hostname", String(255), nullable=True),
+    Column("profile", JSON, nullable=True),  # HardwareProfile (resources/node_telemetry.py)
+    Column("live", JSON, nullable=True),  # the latest LiveState
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)
+
+node_controls = Table(
+    "node_controls",
+    metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("throttle_factor", Float, nullable=False, default=1.0),  # concurrency x this (1.0 = none)
+    Column("paused", Integer, nullable=False, default=0),  # 1: route nothing to it
+    Column("reason", Text, nullable=True),  # why (names the probe / sensor)
+    Column("source", String(64), nullable=True),  # thermal_guard | activity | operator ...
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+node_events = Table(
+    "node_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("node_id", String(64), nullable=False, index=True),
+    Column("timestamp", DateTime(timezone=True), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("from_state", String(32), nullable=True),
+    Column("to_state", String(32), nullable=False),
+    Column("reason", Text, nullable=True),
+)
+
 TERMINAL_STATES = ("accepted", "rejected_quality", "duplicate", "failed")
 IN_PROGRESS_STATES = ("planned", "generated", "passed")
 
@@ -107,7 +144,11 @@ def _v1_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=[requests, shards, slots, performance_samples])
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1_initial)]
+def _v2_nodes(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[nodes, node_controls, node_events])
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1_initial), (2, _v2_nodes)]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
