@@ -50,21 +50,23 @@ def bare_loop(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     from llama_cpp import Llama
 
+    from resources.dry_penalty import DryPenalty
     from resources.embedded_model import ensure_embedded_model
     from transcript_assets.conversation_plan import plan_conversation
     from transcript_assets.domain_pack import load_domain_packs
     from transcript_assets.few_shot_prompt import (
         conversation_header,
+        exemplar_seed,
         planned_label,
         select_exemplars,
         shared_prefix,
     )
     from transcript_assets.turn_by_turn_generator import TurnByTurnSettings, derived_seed
 
-    spec, request_id, first_shard = _spec_and_ids(count, out_dir)
+    spec, request_id, _ = _spec_and_ids(count, out_dir)
     pack = load_domain_packs()["healthcare"]
     settings = TurnByTurnSettings()
-    exemplars = select_exemplars(pack, "frustrated", 2, random.Random(derived_seed(SEED, first_shard)))
+    exemplars = select_exemplars(pack, "frustrated", 2, random.Random(exemplar_seed(SEED, 0)))
     prefix = shared_prefix(pack, exemplars)
     llm = Llama(
         model_path=str(ensure_embedded_model()),
@@ -73,6 +75,12 @@ def bare_loop(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
         n_threads_batch=threads,
         n_batch=512,
         verbose=False,
+    )
+    dry = DryPenalty(
+        lambda token: llm.detokenize([token]).decode("utf-8", errors="ignore"),
+        multiplier=settings.dry_multiplier,
+        base=settings.dry_base,
+        allowed_length=settings.dry_allowed_length,
     )
     tokens = 0
     for index in range(count):
@@ -88,6 +96,7 @@ def bare_loop(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
                 repeat_penalty=settings.repeat_penalty,
                 stop=["\n"],
                 seed=derived_seed(plan.seed, 1, 0, i, 0),
+                logits_processor=[dry] if settings.dry_multiplier > 0 else None,
             )
             tokens += out["usage"]["completion_tokens"]
             text = f"{prompt} {out['choices'][0]['text'].strip()}\n"

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from resources.dry_penalty import DryPenalty
 from resources.embedded_model import EMBEDDED_MODEL_NAME, ensure_embedded_model
 from resources.llm_backend import BackendInfo, Completion, LLMBackend, LLMCallError, SamplingParams
+from resources.loaded_models import PROCESS_MODELS, ModelKey
 from resources.node_spec import NodeSpec
 from resources.settings import default_threads
 
 
 class LlamaCppBackend(LLMBackend):
-    """One llama.cpp model loaded in this process.
+    """A llama.cpp model loaded in this process (held in ``PROCESS_MODELS``, so later runs reuse it).
 
     Calls are serialised (a llama.cpp context is single-sequence); llama-cpp-python keeps the evaluated
     tokens, so a prompt that shares a prefix with the previous one (the few-shot exemplars, the
-    conversation so far) only evaluates the new suffix.
+    conversation so far, the previous shard's prefix) only evaluates the new suffix.
     """
 
     def __init__(self, spec: NodeSpec):
@@ -37,16 +38,22 @@ class LlamaCppBackend(LLMBackend):
             path = ensure_embedded_model()
             model_name = spec.model or EMBEDDED_MODEL_NAME
         self._spec = spec
-        self._lock = threading.Lock()
+        self._dry: dict[tuple[float, float, int], DryPenalty] = {}
         self._threads = spec.n_threads or default_threads()
-        self._llm = Llama(
-            model_path=str(path),
-            n_ctx=spec.context_window,
-            n_threads=self._threads,
-            n_threads_batch=self._threads,
-            n_batch=512,
-            verbose=os.environ.get("TRANSCRIPTS_LLAMA_VERBOSE") == "1",
+        key = ModelKey(path=str(path.resolve()), n_ctx=spec.context_window, n_threads=self._threads)
+        loaded = PROCESS_MODELS.get(
+            key,
+            lambda: Llama(
+                model_path=str(path),
+                n_ctx=spec.context_window,
+                n_threads=self._threads,
+                n_threads_batch=self._threads,
+                n_batch=512,
+                verbose=os.environ.get("TRANSCRIPTS_LLAMA_VERBOSE") == "1",
+            ),
         )
+        self._llm = loaded.llm
+        self._lock = loaded.lock
         self._info = BackendInfo(
             node_id=spec.id,
             backend="llama_cpp",
@@ -84,7 +91,24 @@ class LlamaCppBackend(LLMBackend):
             model=self._info.model,
         )
 
+    def _token_text(self, token: int) -> str:
+        return self._llm.detokenize([token]).decode("utf-8", errors="ignore")
+
+    def _logits_processors(self, params: SamplingParams) -> list[DryPenalty] | None:
+        if params.dry_multiplier <= 0:
+            return None
+        key = (params.dry_multiplier, params.dry_base, params.dry_allowed_length)
+        if key not in self._dry:
+            self._dry[key] = DryPenalty(
+                self._token_text,
+                multiplier=params.dry_multiplier,
+                base=params.dry_base,
+                allowed_length=params.dry_allowed_length,
+            )
+        return [self._dry[key]]
+
     def complete(self, prompt: str, params: SamplingParams) -> Completion:
+        processors = self._logits_processors(params)
         result, seconds = self._run(
             lambda: self._llm.create_completion(
                 prompt,
@@ -94,6 +118,7 @@ class LlamaCppBackend(LLMBackend):
                 repeat_penalty=params.repeat_penalty,
                 stop=list(params.stop) or None,
                 seed=params.seed,
+                logits_processor=processors,
             )
         )
         return self._completion(result, seconds, result["choices"][0]["text"])
@@ -115,4 +140,4 @@ class LlamaCppBackend(LLMBackend):
         return self._completion(result, seconds, result["choices"][0]["message"].get("content") or "")
 
     def close(self) -> None:
-        self._llm.close()
+        """Nothing to free here: the model stays loaded for the next run of this process (PROCESS_MODELS)."""

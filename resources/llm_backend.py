@@ -40,6 +40,10 @@ class SamplingParams:
     repeat_penalty: float = 1.15
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # DRY sampling over the whole prompt (resources/dry_penalty.py); 0 = off. In-process llama.cpp only.
+    dry_multiplier: float = 0.0
+    dry_base: float = 1.75
+    dry_allowed_length: int = 2
 
 
 @dataclass

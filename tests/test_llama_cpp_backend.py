@@ -96,3 +96,32 @@ def test_a_whole_conversation_turn_by_turn(backend: LlamaCppBackend, packs: dict
 def test_missing_model_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"model_path .*does not exist .*\.gguf"):
         LlamaCppBackend(NodeSpec(id="x", backend="llama_cpp", model_path=str(tmp_path / "nope.gguf")))
+
+
+def test_a_second_backend_reuses_the_loaded_model_and_its_kv_cache(backend: LlamaCppBackend) -> None:
+    prompt = "(Agent greets the caller) Agent: Thank you for calling Evergreen Health, this is Maria.\n(Customer explains the problem) Customer:"
+    backend.complete(prompt, SamplingParams(max_tokens=8, stop=("\n",), seed=5))
+    again = LlamaCppBackend(NodeSpec(id="local", backend="llama_cpp", context_window=4096, n_threads=2))
+    assert again._llm is backend._llm  # the next Dagster run of this process loads nothing
+    again.close()  # frees nothing: the model stays for the next run
+    c = again.complete(prompt, SamplingParams(max_tokens=8, stop=("\n",), seed=5))
+    assert c.text.strip()
+
+
+def test_dry_sampling_keeps_a_turn_from_echoing_the_previous_one(backend: LlamaCppBackend) -> None:
+    line = "I have been waiting on hold for forty minutes and nobody can explain this charge on my bill."
+    prompt = (
+        f"(Customer explains the problem) Customer: {line}\n"
+        "(Agent apologises and asks for the member ID) Agent: I am sorry about that. May I have your member ID?\n"
+        "(Customer repeats the problem) Customer:"
+    )
+    echoes = {}
+    for dry in (0.0, 2.0):
+        params = [
+            SamplingParams(max_tokens=32, stop=("\n",), seed=s, temperature=0.3, dry_multiplier=dry)
+            for s in range(6)
+        ]
+        texts = [backend.complete(prompt, p).text for p in params]
+        echoes[dry] = sum(" ".join(line.lower().split()[:6]) in t.lower() for t in texts)
+    assert echoes[0.0] >= 2, echoes  # asked to repeat the problem, the model copies the line...
+    assert echoes[2.0] < echoes[0.0], echoes  # ...and DRY makes it say it in other words

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import zlib
 
 from transcript_assets.conversation_plan import TONED_ACTS, ConversationPlan, PlannedTurn
 from transcript_assets.domain_pack import DomainPack, Exemplar
@@ -50,6 +51,18 @@ def render_exemplar(number: int, exemplar: Exemplar, pack: DomainPack) -> str:
     header = call_header(number, company, agent, pack.scenario(exemplar.scenario).title, exemplar.tone)
     lines = [f"{beat_label(t.speaker, t.beat)} {t.text}" for t in exemplar.turns]
     return header + "\n".join(lines) + "\n\n"
+
+
+EXEMPLAR_ROTATION_SHARDS = 5  # shards that share one exemplar set (and so one cached few-shot prefix)
+
+
+def exemplar_seed(request_seed: int, shard: int) -> int:
+    """The seed that picks a shard's exemplars: the same for ``EXEMPLAR_ROTATION_SHARDS`` shards in a row.
+
+    Every shard of a group (and every regeneration round in it) gets the same prefix, which llama.cpp then
+    keeps in its KV cache instead of evaluating ~1,000 prompt tokens again; the next group rotates.
+    """
+    return zlib.crc32(f"{request_seed}:exemplars:{shard // EXEMPLAR_ROTATION_SHARDS}".encode()) & 0x7FFFFFFF
 
 
 def select_exemplars(pack: DomainPack, tone: str | None, k: int, rng: random.Random) -> list[Exemplar]:

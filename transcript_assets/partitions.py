@@ -10,5 +10,10 @@ def shard_key(request_id: str, number: int) -> str:
     return f"{request_id}-s{number:04d}"
 
 
+def shard_number(key: str) -> int:
+    """The shard's number within its request (``shard_key``'s inverse)."""
+    return int(key.rsplit("-s", 1)[1])
+
+
 REQUESTS_PARTITION_NAME = "transcript_requests"
 request_partitions = DynamicPartitionsDefinition(name=REQUESTS_PARTITION_NAME)

@@ -8,12 +8,12 @@ from resources.ledger import Ledger
 from resources.llm_pool import LLMPool
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
+from transcript_assets.few_shot_prompt import exemplar_seed
 from transcript_assets.generation_outcome import SlotOutcome
-from transcript_assets.partitions import shard_partitions
+from transcript_assets.partitions import shard_number, shard_partitions
 from transcript_assets.shard_context import load_shard_context
 from transcript_assets.transcript import Transcript
 from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
-from transcript_assets.turn_by_turn_generator import derived_seed
 
 
 class RawTranscriptsConfig(Config):
@@ -56,7 +56,8 @@ def raw_transcripts(
         stats=stats,
         on_outcome=record,
     )
-    outcomes = generator.generate(todo, exemplar_seed=derived_seed(shard.request.seed, shard.shard_key))
+    seed = exemplar_seed(shard.request.seed, shard_number(shard.shard_key))
+    outcomes = generator.generate(todo, exemplar_seed=seed)
     generated = [o for o in outcomes if o.ok]
     summary = stats.summary()
     if stats.calls:

@@ -144,7 +144,9 @@ class RequestRunner:
         if need <= 0:
             return None
         budget_left = self.slot_budget(spec.count) - planned_total
-        slots_wanted = min(budget_left, math.ceil(need / expected_yield))
+        # The expected number, rounded, not rounded up: a surplus conversation costs a whole call, a top-up
+        # shard for the one that was missing only one more Dagster run.
+        slots_wanted = min(budget_left, max(need, round(need / expected_yield)))
         pack = self.packs[spec.domain]
         # One shard at a time: the yield seen so far sizes the next one, so little is generated past count.
         size = min(self.shard_size, slots_wanted)

@@ -14,12 +14,12 @@ from resources.ledger import Ledger
 from resources.llm_pool import LLMPool
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
-from transcript_assets.partitions import shard_partitions
+from transcript_assets.few_shot_prompt import exemplar_seed
+from transcript_assets.partitions import shard_number, shard_partitions
 from transcript_assets.quality_gate import QualityReport, assess
 from transcript_assets.shard_context import load_shard_context
 from transcript_assets.transcript import Transcript
 from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
-from transcript_assets.turn_by_turn_generator import derived_seed
 
 
 class ScoredTranscriptsConfig(Config):
@@ -105,7 +105,7 @@ def scored_transcripts(
         plans = [ConversationPlan.model_validate(slot_rows[s].plan) for s in failing]
         outcomes = generator.generate(
             plans,
-            exemplar_seed=derived_seed(shard.request.seed, shard.shard_key, round_ + 1),
+            exemplar_seed=exemplar_seed(shard.request.seed, shard_number(shard.shard_key)),
             round_=round_ + 1,
         )
         # A regeneration that fails keeps the earlier transcript, which stays rejected.

@@ -28,6 +28,11 @@ class TurnByTurnSettings:
     top_p: float = 0.95
     repeat_penalty: float = 1.15
     turn_retries: int = 3
+    # DRY over the whole prompt: the tokens that would continue a run already in the context (an echo of
+    # an earlier turn, a copied exemplar line) are penalised (resources/dry_penalty.py).
+    dry_multiplier: float = 0.8
+    dry_base: float = 1.75
+    dry_allowed_length: int = 2
 
 
 def derived_seed(*parts: object) -> int:
@@ -64,6 +69,9 @@ def write_conversation(
                     repeat_penalty=settings.repeat_penalty,
                     stop=("\n",),
                     seed=derived_seed(plan.seed, attempt, round_, i, retry),
+                    dry_multiplier=settings.dry_multiplier,
+                    dry_base=settings.dry_base,
+                    dry_allowed_length=settings.dry_allowed_length,
                 ),
             )
             stats.record(completion)
