@@ -8,7 +8,18 @@ import pytest
 from resources.dry_penalty import DryPenalty
 
 # A toy vocabulary: token id -> text. 9 is a newline, 8 a colon (sequence breakers).
-VOCAB = {0: " the", 1: " bill", 2: " is", 3: " wrong", 4: " again", 5: " I", 6: " want", 7: " a", 8: ":", 9: "\n"}
+VOCAB = {
+    0: " the",
+    1: " bill",
+    2: " is",
+    3: " wrong",
+    4: " again",
+    5: " I",
+    6: " want",
+    7: " a",
+    8: ":",
+    9: "\n",
+}
 
 
 def dry(**kwargs: float) -> DryPenalty:
