@@ -155,6 +155,19 @@ request_sources = Table(
     Column("submitted_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
 )
 
+# Each sensor's (and the operator's) own restriction of a node; the effective control in node_controls is
+# the most restrictive of them (resources/node_restrictions.py).
+node_restrictions = Table(
+    "node_restrictions",
+    metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("source", String(64), primary_key=True),  # thermal_guard | activity | operator ...
+    Column("state", String(32), nullable=False),  # normal | throttled | paused
+    Column("throttle_factor", Float, nullable=False, default=1.0),
+    Column("reason", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 alert_log = Table(
     "alert_log",
     metadata,
@@ -177,7 +190,7 @@ def _v2_nodes(conn: Connection) -> None:
 
 
 def _v7_settings_intake_alerts(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[settings_table, request_sources, alert_log])
+    metadata.create_all(conn, tables=[settings_table, request_sources, node_restrictions, alert_log])
 
 
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [

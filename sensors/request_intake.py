@@ -24,6 +24,7 @@ from typing import Any
 from dagster import (
     AddDynamicPartitionsRequest,
     DefaultSensorStatus,
+    ResourceParam,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -31,7 +32,6 @@ from dagster import (
 )
 
 from resources.ledger import Ledger
-from resources.llm_pool import LLMPool
 from resources.node_controls import NodeControls
 from resources.node_registry import NodeRegistry
 from resources.request_queue import RequestQueue
@@ -39,6 +39,7 @@ from resources.settings_model import Settings
 from resources.settings_store import SettingsStore
 from sensors.inbox import inbox_dir, mark_processed, mark_rejected, pending_files
 from sensors.pool_capacity import PoolCapacity, pool_capacity, pool_node_ids
+from sensors.pool_nodes import PoolNodes
 from sensors.request_advance import Launches, RequestDriver, TickLimits
 from sensors.request_planner import GENERATE_SHARD_JOB, PlannerFactory, RequestPlanner, RequestRejected
 from sensors.run_history import active_runs
@@ -73,10 +74,10 @@ def ingest_inbox(planner: RequestPlanner, queue: RequestQueue, inbox: Path) -> t
 
 
 def shard_capacity(
-    context: SensorEvaluationContext, ledger: Ledger, llm_pool: LLMPool, settings: Settings
+    context: SensorEvaluationContext, ledger: Ledger, pool: PoolNodes, settings: Settings
 ) -> PoolCapacity:
     registered = [n.spec.id for n in NodeRegistry(ledger.engine).fresh()]
-    node_ids = pool_node_ids([s.id for s in llm_pool.node_specs()], registered)
+    node_ids = pool_node_ids([s.id for s in pool.node_specs()], registered)
     return pool_capacity(
         node_ids,
         NodeControls(ledger.engine).all(),
@@ -130,7 +131,9 @@ def build_request_intake_sensor(
         description="New requests (state DB rows with status submitted, files in the inbox folder) become "
         "shard partitions and runs; open requests get their next shard, library fold and export.",
     )
-    def request_intake(context: SensorEvaluationContext, ledger: Ledger, llm_pool: LLMPool) -> SensorResult:
+    def request_intake(
+        context: SensorEvaluationContext, ledger: Ledger, llm_pool: ResourceParam[PoolNodes]
+    ) -> SensorResult:
         settings = SettingsStore(ledger.engine).load().settings  # every tick: hot reload
         planner = planner_factory(ledger, context.instance, settings.intake)
         cursor = read_cursor(context.cursor)

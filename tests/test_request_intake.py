@@ -13,14 +13,13 @@ from dagster._core.test_utils import create_run_for_test
 from sqlalchemy import update
 
 from resources.ledger import Ledger
-from resources.llm_pool import LLMPool
 from resources.node_controls import NodeControls
 from resources.settings import project_paths
 from resources.settings_store import SettingsStore
 from resources.state_db import shards
 from sensors.run_history import ATTEMPT_TAG, PURPOSE_TAG, REQUEST_TAG
 from transcript_assets.cli import main
-from transcript_assets.definitions import request_intake_sensor
+from transcript_assets.definitions import build_resources, request_intake_sensor
 
 HEALTHCARE_YAML = "count: 4\ndomain: healthcare\nemotional_tone: anxious\n"
 
@@ -37,7 +36,9 @@ def instance() -> DagsterInstance:
 
 def tick(instance: DagsterInstance, ledger: Ledger, cursor: str | None = None) -> SensorResult:
     with build_sensor_context(
-        instance=instance, cursor=cursor, resources={"ledger": ledger, "llm_pool": LLMPool()}
+        instance=instance,
+        cursor=cursor,
+        resources={"ledger": ledger, "llm_pool": build_resources()["llm_pool"]},
     ) as context:
         result = request_intake_sensor(context)
     assert isinstance(result, SensorResult)
