@@ -43,16 +43,9 @@ from sensors.pool_nodes import PoolNodes
 from sensors.request_advance import Launches, RequestDriver, TickLimits
 from sensors.request_planner import GENERATE_SHARD_JOB, PlannerFactory, RequestPlanner, RequestRejected
 from sensors.run_history import active_runs
+from sensors.sensor_cursor import read_cursor
 
 SENSOR_NAME = "request_intake"
-
-
-def read_cursor(cursor: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(cursor) if cursor else {}
-    except json.JSONDecodeError:
-        data = {}
-    return data if isinstance(data, dict) else {}
 
 
 def ingest_inbox(planner: RequestPlanner, queue: RequestQueue, inbox: Path) -> tuple[list[str], int, int]:
