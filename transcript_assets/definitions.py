@@ -17,6 +17,7 @@ from resources.settings import (
     project_paths,
 )
 from sensors.activity import build_activity_sensor
+from sensors.alerting import build_node_health_alerts_sensor, build_run_failure_alerts_sensor
 from sensors.request_intake import build_request_intake_sensor
 from sensors.thermal_guard import build_thermal_guard_sensor
 from transcript_assets.intake_planner import planner_factory
@@ -47,10 +48,11 @@ request_intake_sensor = build_request_intake_sensor(
 )
 thermal_guard_sensor = build_thermal_guard_sensor()
 activity_sensor = build_activity_sensor(planner_factory(lambda: defs), [generate_shard_job])
+alerting_sensors = [build_run_failure_alerts_sensor(), build_node_health_alerts_sensor()]
 
 defs = Definitions(
     assets=[raw_transcripts, scored_transcripts, transcript_library, *export_assets],
     jobs=[generate_shard_job, build_library_job, export_request_job],
     resources=build_resources(),
-    sensors=[request_intake_sensor, thermal_guard_sensor, activity_sensor],
+    sensors=[request_intake_sensor, thermal_guard_sensor, activity_sensor, *alerting_sensors],
 )
