@@ -228,3 +228,26 @@ def test_open_request_gets_next_shard_library_and_export(
     assert ledger.get_request(request_id).status == "fulfilled"
     idle = tick(instance, ledger)
     assert "no new requests" in idle.skip_reason.skip_message
+
+
+@pytest.mark.postgres
+def test_intake_on_postgres(
+    project_home: Path, postgres_url: str, instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRANSCRIPTS_STATE_URL", postgres_url)
+    ledger = Ledger(url=postgres_url)
+    inbox = project_home / "inbox"
+    inbox.mkdir()
+    (inbox / "a.yaml").write_text(HEALTHCARE_YAML)
+    assert CliRunner().invoke(main, ["submit", "Generate 3 retail transcripts"]).exit_code == 0
+    SettingsStore(ledger.engine).set("intake.runs_per_node", "2")
+    first = tick(instance, ledger)
+    assert sorted(r.run_key for r in first.run_requests) == sorted(
+        f"shard:{r.partition_key}#1" for r in first.run_requests
+    )
+    assert len(first.run_requests) == 2
+    add_partitions(instance, first)
+    second = tick(instance, ledger, first.cursor)
+    assert not second.run_requests and second.skip_reason.skip_message.count("on its way") == 2
+    assert {r.status for r in ledger.list_requests()} == {"open"}
+    ledger.dispose()
