@@ -35,7 +35,7 @@ from resources.settings_store import SettingsStore
 from sensors.activity_policy import ActivityVerdict, activity_verdict
 from sensors.launch_result import sensor_result
 from sensors.node_guard import ACTIVITY_SOURCE, restrict
-from sensors.node_readings import FleetReadings, NodeReading, ReadingsFactory
+from sensors.node_readings import NO_READINGS, FleetReadings, NodeReading, ReadingsFactory
 from sensors.pool_capacity import shard_capacity
 from sensors.pool_nodes import PoolNodes
 from sensors.probes.camera import camera_probe
@@ -149,6 +149,6 @@ def build_activity_sensor(
             ]
         else:
             planner, out = None, Launches(TickLimits(max_runs=0, free_shard_slots=0), notes=notes)
-        return sensor_result(context, planner, out, cursor, "no nodes")
+        return sensor_result(context, planner, out, cursor, NO_READINGS)
 
     return activity
