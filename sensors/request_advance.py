@@ -129,7 +129,8 @@ class RequestDriver:
         reason = (
             f"{what} failed {history.failures} time(s) (last run {history.last_failed_run}); the request stops "
             f"after intake.max_shard_attempts={self.limits.max_shard_attempts}. See the run in the Dagster UI, "
-            f"fix the cause and set the request open again, or submit it anew"
+            "fix the cause, then raise intake.max_shard_attempts and set the request's status back to open, "
+            "or submit it again with another --out folder"
         )
         self.ledger.set_request_status(request.request_id, FAILED, reason)
         self.out.note(f"{request.request_id}: stopped, {reason}")

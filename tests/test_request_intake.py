@@ -78,6 +78,7 @@ def test_inbox_files_become_partitions_and_runs_in_one_result(
     (inbox / "b.txt").write_text("Generate 3 retail transcripts with confused callers")
     (inbox / "c.json").write_text('{"count": 2, "domain": "healthcare", "colour": "blue"}')
     (inbox / "d.yaml.tmp").write_text(HEALTHCARE_YAML)  # still being written: left alone
+    (inbox / "e.txt").write_bytes(b"\xff\xfe\x00\x81 not text")
     SettingsStore(ledger.engine).set("intake.runs_per_node", "2")  # the one local node takes two runs
 
     result = tick(instance, ledger)
@@ -97,9 +98,10 @@ def test_inbox_files_become_partitions_and_runs_in_one_result(
     error = (inbox / "rejected" / "c.json.error.txt").read_text()
     assert "colour" in error and "unknown field" in error
     assert (inbox / "d.yaml.tmp").exists()
+    assert "not a text file" in (inbox / "rejected" / "e.txt.error.txt").read_text()
     assert {r.status for r in ledger.list_requests()} == {"open"}
     cursor = json.loads(result.cursor)
-    assert (cursor["inbox_accepted"], cursor["inbox_rejected"], cursor["launched"]) == (2, 1, 2)
+    assert (cursor["inbox_accepted"], cursor["inbox_rejected"], cursor["launched"]) == (2, 2, 2)
 
 
 def test_submit_command_queues_a_db_row_the_sensor_launches(
