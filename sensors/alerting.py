@@ -12,6 +12,7 @@ suppressed (``resources/alert_log.py``). Settings are re-read on every evaluatio
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from dagster import (
     DefaultSensorStatus,
@@ -35,6 +36,7 @@ from sensors.sensor_cursor import read_cursor
 
 UNHEALTHY_STATES = frozenset({"paused", "stale", "circuit_open"})
 HEALTH_SOURCE = "node_health"
+FIRST_TICK_LOOKBACK = timedelta(hours=1)
 
 
 def run_failure_alert(job_name: str, run_id: str, partition: str | None, error: str, base_url: str) -> Alert:
@@ -132,14 +134,18 @@ def build_node_health_alerts_sensor(
                 select(node_events).where(node_events.c.id > last_id).order_by(node_events.c.id)
             )
             events = [dict(r._mapping) for r in rows]
+        # A first tick (no cursor yet) alerts on the last hour only, not on the whole history.
+        since = None if "last_event_id" in cursor else datetime.now(UTC) - FIRST_TICK_LOOKBACK
         log = AlertLog(ledger.engine)
         for event in events:
-            if event["to_state"] in UNHEALTHY_STATES:
+            stamp = (
+                event["timestamp"] if event["timestamp"].tzinfo else event["timestamp"].replace(tzinfo=UTC)
+            )
+            if event["to_state"] in UNHEALTHY_STATES and (since is None or stamp >= since):
                 outcome = log.send(node_alert(event), settings)
                 notes.append(str(outcome))
                 (context.log.error if outcome.errors else context.log.info)(str(outcome))
-        if events:
-            cursor["last_event_id"] = events[-1]["id"]
+        cursor["last_event_id"] = events[-1]["id"] if events else last_id
         return SensorResult(
             skip_reason="; ".join(notes)
             or f"no new unhealthy node events (after event {cursor.get('last_event_id', 0)})",

@@ -33,7 +33,7 @@ from resources.node_spec import NodeSpec
 from resources.node_telemetry import LiveState
 from resources.settings import project_paths
 from resources.settings_store import SettingsStore
-from resources.state_db import nodes
+from resources.state_db import node_events, nodes
 from sensors.alerting import build_node_health_alerts_sensor, build_run_failure_alerts_sensor
 
 
@@ -170,6 +170,9 @@ def test_unhealthy_nodes_alert_and_stale_heartbeats_are_recorded(
         ) as context:
             return sensor(context)
 
+    controls.record_event("gpu-old", source="operator", to_state="paused", reason="last week")
+    with ledger.engine.begin() as conn:  # history from before the sensor's first tick: not alerted
+        conn.execute(update(node_events).values(timestamp=datetime.now(UTC) - timedelta(hours=2)))
     quiet = tick(None)
     assert not webhook.bodies and "no new unhealthy node events" in quiet.skip_reason.skip_message
     controls.set("gpu-a", paused=True, reason="CPU 97.0 °C >= cpu_critical_c 95.0", source="thermal_guard")
