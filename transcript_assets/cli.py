@@ -397,5 +397,9 @@ def domains(domains_dir: tuple[Path, ...]) -> None:
         click.echo(f"  caller types: {', '.join(pack.caller_types)}")
 
 
+from node_agent.command import agent as agent_command  # noqa: E402
+
+main.add_command(agent_command, "agent")
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,122 @@
+"""Serving an agent with uvicorn: bind, load the upstream, register, serve, heartbeat, deregister.
+
+The socket is bound (and listening) before the node registers, so the URL in the registry answers as
+soon as the orchestrator reads it; deregistration runs in the ASGI lifespan shutdown, which uvicorn runs
+on SIGINT / SIGTERM before it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from node_agent.agent import NodeAgent
+from node_agent.app import build_app
+
+log = logging.getLogger("node_agent")
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror} (pick another --port)") from exc
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+class AgentServer:
+    def __init__(self, agent: NodeAgent):
+        self.agent = agent
+        self.sock = bind_socket(agent.config.host, agent.config.port)
+        self.port: int = self.sock.getsockname()[1]
+        self._server: uvicorn.Server | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._registered = False
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        """Where this agent answers, from this machine (the advertised URL may name another host)."""
+        host = self.agent.config.host
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
+        host = f"[{host}]" if ":" in host else host
+        return f"{self.agent.config.scheme}://{host}:{self.port}/v1"
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        registration = self.agent.registration
+        if registration is not None:
+            self._heartbeat = asyncio.create_task(registration.run(), name="agent-heartbeat")
+        try:
+            yield
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
+        if self._registered:
+            self._registered = False
+            try:
+                await run_in_threadpool(self.agent.deregister)
+            except Exception as exc:  # the DB is down: the node goes stale instead
+                log.warning("could not deregister node %s: %s", self.agent.config.node_id, exc)
+        await self.agent.upstream.close()
+        self.agent.audit.close()
+
+    async def serve(self) -> None:
+        config = self.agent.config
+        try:
+            await self.agent.upstream.start()
+            self.agent.prepare(self.port)
+            await run_in_threadpool(self.agent.register)
+            self._registered = self.agent.registration is not None
+        except BaseException:
+            await self._shutdown()
+            self.sock.close()
+            raise
+        uv_config = uvicorn.Config(
+            build_app(self.agent, lifespan=self._lifespan),
+            ssl_certfile=str(config.tls_cert) if config.tls_cert else None,
+            ssl_keyfile=str(config.tls_key) if config.tls_key else None,
+            log_level="warning",
+            access_log=False,  # the audit log has every request
+            timeout_graceful_shutdown=30,
+        )
+        self._server = uvicorn.Server(uv_config)
+        try:
+            await self._server.serve(sockets=[self.sock])
+        finally:
+            await self._shutdown()  # a no-op after the lifespan ran it; covers a failed start
+            self.sock.close()
+
+    def run(self) -> None:
+        asyncio.run(self.serve())
+
+    @property
+    def started(self) -> bool:
+        return self._server is not None and self._server.started
+
+    def stop(self) -> None:
+        """Ask the server to finish (thread-safe): uvicorn drains connections, then the lifespan deregisters."""
+        if self._server is not None:
+            self._server.should_exit = True
