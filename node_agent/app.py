@@ -3,9 +3,10 @@
 
 Every refusal is an OpenAI-style JSON error (``{"error": {"message", "type", "code"}}``) that says what
 to do, with ``Retry-After`` on 429 and 503 and ``WWW-Authenticate`` on 401.
-"""
 
-from __future__ import annotations
+(No ``from __future__ import annotations`` here: FastAPI reads the route signatures at run time, and
+their dependencies are local to ``build_app``.)
+"""
 
 import logging
 import time

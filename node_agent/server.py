@@ -37,6 +37,20 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Uvicorn(uvicorn.Server):
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # An idle keep-alive TLS connection would hold the shutdown for asyncio's 30 s TLS close
+        # timeout (the client never answers close_notify while idle): there is nothing to finish, so
+        # drop it. Connections with a response in progress still get the graceful timeout.
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            cycle = getattr(connection, "cycle", None)
+            idle = cycle is None or getattr(cycle, "response_complete", False)
+            if idle and transport is not None and transport.get_extra_info("sslcontext") is not None:
+                transport.abort()
+        await super().shutdown(sockets)
+
+
 class AgentServer:
     def __init__(self, agent: NodeAgent):
         self.agent = agent
@@ -102,7 +116,7 @@ class AgentServer:
             access_log=False,  # the audit log has every request
             timeout_graceful_shutdown=30,
         )
-        self._server = uvicorn.Server(uv_config)
+        self._server = _Uvicorn(uv_config)
         try:
             await self._server.serve(sockets=[self.sock])
         finally:
