@@ -18,7 +18,7 @@ from node_agent.metrics import AgentMetrics
 from node_agent.rate_limit import RateLimiter
 from node_agent.registration import CONTROL_SOURCE, NodeRegistration
 from node_agent.upstream import Upstream
-from resources.node_spec import NodeSpec
+from resources.node_spec import DEFAULT_MIN_CONCURRENCY, NodeSpec
 from resources.node_telemetry import HardwareProfile, LiveState
 from resources.settings import project_paths
 
@@ -118,6 +118,8 @@ class NodeAgent:
     def node_spec(self, url: str) -> NodeSpec:
         """How the orchestrator reaches this node: an OpenAI-compatible server at ``url``."""
         style = self.config.prompt_style
+        concurrency = self.admission.max_concurrency
+        pool_max = concurrency + min(self.admission.max_queue, concurrency)
         if style == "auto":
             style = "completion" if self.upstream.kind == "llama_cpp" else "chat_json"
         return NodeSpec(
@@ -130,6 +132,12 @@ class NodeAgent:
             structured_output="json_schema",
             context_window=self.upstream.context_window,
             timeout_s=self.config.upstream_timeout_s,
+            capabilities=list(AGENT_CAPABILITIES),
+            # Enough calls to keep the model busy between answers, never more than the agent admits.
+            min_concurrency=min(DEFAULT_MIN_CONCURRENCY, pool_max),
+            max_concurrency=pool_max,
+            # The heartbeat carries the queue (LiveState.in_flight / queue_depth): no need to scrape.
+            server_signals=False,
         )
 
     def register(self) -> None:

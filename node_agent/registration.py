@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -41,6 +42,10 @@ class NodeRegistration:
         self.interval_s = interval_s
         self.beats = 0
         self.last_error: str | None = None
+        # A heartbeat thread may still be running when the agent deregisters; the lock and the flag make
+        # sure it can neither register the node again afterwards nor race the delete.
+        self._lock = threading.Lock()
+        self._deregistered = False
 
     def register(self) -> None:
         self.registry.register(self.spec, self.profile, source="agent", live=self.live())
@@ -48,12 +53,15 @@ class NodeRegistration:
     def beat(self) -> None:
         """One heartbeat; registers again when the row is gone (the DB was reset, someone deregistered)."""
         state = self.live()
-        try:
-            self.registry.heartbeat(self.spec.id, state)
-        except UnknownNode:
-            log.warning("node %s was not in the registry any more; registering again", self.spec.id)
-            self.registry.register(self.spec, self.profile, source="agent", live=state)
-        self.beats += 1
+        with self._lock:
+            if self._deregistered:
+                return
+            try:
+                self.registry.heartbeat(self.spec.id, state)
+            except UnknownNode:
+                log.warning("node %s was not in the registry any more; registering again", self.spec.id)
+                self.registry.register(self.spec, self.profile, source="agent", live=state)
+            self.beats += 1
 
     async def run(self) -> None:
         """Heartbeat until cancelled. A state DB that is down is logged and retried, never fatal."""
@@ -67,7 +75,9 @@ class NodeRegistration:
                 log.warning("node %s: %s", self.spec.id, self.last_error)
 
     def deregister(self) -> None:
-        self.registry.deregister(self.spec.id)
+        with self._lock:
+            self._deregistered = True
+            self.registry.deregister(self.spec.id)
 
     def set_paused(self, paused: bool, reason: str) -> None:
         self.controls.set(self.spec.id, paused=paused, reason=reason, source=CONTROL_SOURCE)

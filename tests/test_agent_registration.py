@@ -61,6 +61,8 @@ def test_agent_registers_heartbeats_and_deregisters(
                 FAKE_MODEL,
             )
             assert spec.api_key_env == DEFAULT_TOKEN_ENV and spec.prompt_style == "chat_json"
+            # The pool keeps at most what the agent admits busy (4 running + 4 of its 16 queue places).
+            assert spec.concurrency_bounds == (2, 8) and spec.server_signals is False
             assert node.profile is not None and {"agent", "chat_json"} <= set(node.profile.capabilities)
             assert node.profile.cpu_cores >= 1 and node.profile.ram_mb > 0
 
