@@ -37,6 +37,7 @@ def build_upstream(config: AgentConfig) -> Upstream:
             api_key_env=config.upstream_api_key_env,
             timeout_s=config.upstream_timeout_s,
             model_name=config.model_name,
+            structured_output=config.upstream_structured_output,
         )
     return LlamaCppUpstream(
         config.model_path,

@@ -43,6 +43,14 @@ def _read(path: Path | None, option: str) -> str | None:
 )
 @click.option("--upstream-model", help="Model name on the upstream (default: the first it lists).")
 @click.option("--upstream-api-key-env", help="Environment variable holding the upstream's API key.")
+@click.option(
+    "--upstream-structured-output",
+    type=click.Choice(["json_schema", "json_object_schema", "json_object", "none"]),
+    default="json_schema",
+    show_default=True,
+    help="How the upstream takes a JSON schema: json_object_schema for llama-cpp-python's server, "
+    "json_object for servers without schema support.",
+)
 @click.option("--model-name", help="Name this agent serves the model under (default: the model's own).")
 @click.option("--context-window", default=4096, show_default=True, type=click.IntRange(512))
 @click.option("--threads", "n_threads", type=click.IntRange(1), help="CPU threads for in-process llama.cpp.")

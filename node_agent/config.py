@@ -8,6 +8,8 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from resources.node_spec import StructuredOutput
+
 DEFAULT_PORT = 8765
 DEFAULT_TOKEN_ENV = "TRANSCRIPTS_AGENT_TOKEN"
 
@@ -37,6 +39,7 @@ class AgentConfig:
     upstream_model: str | None = None  # the model name the upstream serves (default: its first /v1/models)
     upstream_api_key_env: str | None = None
     upstream_timeout_s: float = 600.0
+    upstream_structured_output: StructuredOutput = "json_schema"  # how the upstream takes a JSON schema
     model_name: str | None = None  # the name this agent serves the model under
     context_window: int = 4096
     n_threads: int | None = None

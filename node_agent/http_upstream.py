@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 
+from node_agent.response_format import translate
 from node_agent.upstream import Upstream, UpstreamError, UpstreamReply
+from resources.node_spec import StructuredOutput
 
 _PASSED_HEADERS = ("retry-after", "retry-after-ms", "x-request-id")
 
@@ -31,11 +33,13 @@ class HttpUpstream(Upstream):
         api_key_env: str | None = None,
         timeout_s: float = 600.0,
         model_name: str | None = None,
+        structured_output: StructuredOutput = "json_schema",
     ):
         self.base_url = base_url.rstrip("/")
         self.upstream_model = model
         self.model_name = model_name or model or ""
         self.context_window = context_window
+        self.structured_output: StructuredOutput = structured_output
         headers = {}
         if api_key_env:
             key = os.environ.get(api_key_env, "")
@@ -72,10 +76,15 @@ class HttpUpstream(Upstream):
             "upstream_model": self.upstream_model,
             "model": self.model_name,
             "context_window": self.context_window,
+            "structured_output": self.structured_output,
         }
 
     async def chat(self, body: dict[str, Any]) -> UpstreamReply:
-        return await self._send("POST", "/chat/completions", {**body, "model": self.upstream_model})
+        body = {**body, "model": self.upstream_model}
+        fmt = translate(body.pop("response_format", None), self.structured_output)
+        if fmt is not None:
+            body["response_format"] = fmt
+        return await self._send("POST", "/chat/completions", body)
 
     async def completion(self, body: dict[str, Any]) -> UpstreamReply:
         return await self._send("POST", "/completions", {**body, "model": self.upstream_model})

@@ -2,8 +2,8 @@
 
 Requests are checked field by field (an unknown field is a 400 naming it) and handed to llama-cpp-python
 the way its own server does. One difference: an OpenAI ``response_format`` of type ``json_schema`` is
-turned into llama.cpp's ``{"type": "json_object", "schema": ...}``, so the schema becomes a grammar and
-the answer is constrained (llama-cpp-python's server silently ignores ``json_schema``).
+turned into llama.cpp's ``{"type": "json_object", "schema": ...}`` (node_agent/response_format.py), so
+the schema becomes a grammar and the answer is constrained (llama-cpp-python's server ignores it).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from node_agent.response_format import translate
 from node_agent.upstream import Upstream, UpstreamError, UpstreamReply
 from resources.embedded_model import EMBEDDED_MODEL_NAME, ensure_embedded_model
 from resources.settings import default_threads
@@ -61,31 +62,6 @@ def _fields(body: dict[str, Any], allowed: set[str], endpoint: str) -> dict[str,
     if "max_tokens" not in kwargs and body.get("max_completion_tokens") is not None:
         kwargs["max_tokens"] = body["max_completion_tokens"]
     return kwargs
-
-
-def llama_response_format(value: Any) -> dict[str, Any] | None:
-    """An OpenAI response_format as llama-cpp-python takes it (json_schema → json_object + schema)."""
-    if value is None:
-        return None
-    kind = value.get("type") if isinstance(value, dict) else None
-    if kind == "text":
-        return None
-    if kind == "json_object":
-        return value
-    if kind == "json_schema":
-        schema = (value.get("json_schema") or {}).get("schema")
-        if not isinstance(schema, dict):
-            raise UpstreamError(
-                400,
-                "invalid_response_format",
-                "response_format.json_schema.schema: give the JSON Schema object the answer must match",
-            )
-        return {"type": "json_object", "schema": schema}
-    raise UpstreamError(
-        400,
-        "invalid_response_format",
-        f"response_format.type {kind!r}: use text, json_object or json_schema",
-    )
 
 
 class LlamaCppUpstream(Upstream):
@@ -148,7 +124,7 @@ class LlamaCppUpstream(Upstream):
         if not isinstance(messages, list) or not messages:
             raise UpstreamError(400, "invalid_request", "messages: give a non-empty list of chat messages")
         kwargs = _fields(body, CHAT_FIELDS, "/v1/chat/completions")
-        fmt = llama_response_format(kwargs.pop("response_format", None))
+        fmt = translate(kwargs.pop("response_format", None), "json_object_schema")
         if fmt is not None:
             kwargs["response_format"] = fmt
         return await self._call(lambda **kw: self._llm.create_chat_completion(**kw), kwargs)

@@ -11,7 +11,7 @@ import httpx
 import jsonschema
 import openai
 import pytest
-from agent_harness import SECRET, bearer, running_agent, token
+from agent_harness import SECRET, bearer, proxy_config, running_agent, token
 
 from node_agent.config import AgentConfig
 from node_agent.server import AgentServer
@@ -103,3 +103,26 @@ def test_unsupported_fields_are_named(agent: AgentServer) -> None:
         headers=bearer("operator"),
     )
     assert bad_format.status_code == 400 and "response_format.type" in bad_format.json()["error"]["message"]
+
+
+@pytest.mark.slow
+def test_agent_in_front_of_llama_cpp_pythons_server(llama_server_url: str, tmp_path: Path) -> None:
+    """A real upstream server: the json_schema the orchestrator sends reaches llama-cpp-python's server
+    as the json_object + schema it understands, and the answer comes back constrained."""
+    config = proxy_config(
+        llama_server_url, tmp_path, upstream_model=None, upstream_structured_output="json_object_schema"
+    )
+    with running_agent(config) as agent:
+        client = openai.OpenAI(base_url=agent.url, api_key=token("operator"), max_retries=0, timeout=120)
+        assert [m.id for m in client.models.list().data] == ["gemma"]  # discovered from the server
+        text = client.completions.create(model="gemma", prompt="Caller: Hello, I", max_tokens=4, seed=1)
+        assert text.usage is not None and 0 < text.usage.completion_tokens <= 4
+        schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+        reply = client.chat.completions.create(
+            model="gemma",
+            messages=[{"role": "user", "content": "Is the caller happy? Answer as JSON."}],
+            response_format={"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}},
+            max_tokens=16,
+            seed=1,
+        )
+        jsonschema.validate(json.loads(reply.choices[0].message.content or ""), schema)
