@@ -19,8 +19,15 @@ from agent_harness import (
     token,
 )
 
+from node_agent.config import DEFAULT_TOKEN_ENV
+from resources.llm_backend import SamplingParams
+from resources.node_spec import NodeSpec
+from resources.openai_backend import OpenAICompatibleBackend
 
-def test_agent_serves_https_verified_against_its_certificate(tmp_path: Path) -> None:
+
+def test_agent_serves_https_verified_against_its_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cert, key = self_signed_cert(tmp_path / "tls")
     trusted = ssl.create_default_context(cafile=str(cert))
     with GatedUpstream() as upstream:
@@ -41,6 +48,14 @@ def test_agent_serves_https_verified_against_its_certificate(tmp_path: Path) -> 
                 model=FAKE_MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=4
             )
             assert reply.choices[0].message.content == "Hello from upstream"
+
+            # The orchestrator's own backend, built from the advertised spec, trusts it via SSL_CERT_FILE.
+            monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+            monkeypatch.setenv(DEFAULT_TOKEN_ENV, token("operator", "orchestrator"))
+            backend = OpenAICompatibleBackend(NodeSpec.model_validate(node.json()["spec"]))
+            assert backend.complete("Hi", SamplingParams(max_tokens=4)).text == "Hello from upstream"
+            backend.close()
+            monkeypatch.delenv("SSL_CERT_FILE")
 
             untrusting = openai.OpenAI(base_url=agent.url, api_key="x", max_retries=0, timeout=5)
             with pytest.raises(openai.APIConnectionError):
