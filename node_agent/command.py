@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -130,13 +132,19 @@ def agent(ctx: click.Context, **options: object) -> None:
     except (OSError, ValueError) as exc:
         _fail(str(exc))
         raise
+    backend = "the in-process model" if config.in_process else f"upstream {config.upstream_url}"
     click.echo(
-        f"node agent {config.node_id}: {'llama.cpp in-process' if config.in_process else config.upstream_url} "
-        f"on {server.url}; auth {'OFF' if config.no_auth else 'jwt'}; max-concurrency {config.concurrency}, "
-        f"queue {config.max_queue}; registry {'off' if no_register else config.state_url or 'project state DB'}",
+        f"node agent {config.node_id} at {server.url} ({backend}); auth {'OFF' if config.no_auth else 'jwt'}; "
+        f"max-concurrency {config.concurrency}, queue {config.max_queue}; "
+        f"registry {'off' if no_register else config.state_url or 'the project state DB'}",
         err=True,
     )
-    server.run()
+    # uvicorn shuts down gracefully on SIGINT / SIGTERM (the lifespan deregisters the node), then raises
+    # the signal again for the previous handler: make both a KeyboardInterrupt, which ends here, exit 0.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    click.echo(f"node agent {config.node_id} stopped", err=True)
 
 
 @agent.command()
