@@ -85,6 +85,7 @@ def proxy_config(upstream_url: str, tmp_path: Path, **overrides: Any) -> AgentCo
 
 class _GatedHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
     server: _GatedHTTPServer
 
     def log_message(self, format: str, *args: object) -> None:
