@@ -18,6 +18,7 @@ from node_agent.metrics import AgentMetrics
 from node_agent.rate_limit import RateLimiter
 from node_agent.registration import CONTROL_SOURCE, NodeRegistration
 from node_agent.upstream import Upstream
+from resources import hardware
 from resources.node_spec import DEFAULT_MIN_CONCURRENCY, NodeSpec
 from resources.node_telemetry import HardwareProfile, LiveState
 from resources.settings import project_paths
@@ -56,12 +57,6 @@ def default_advertise_url(config: AgentConfig, port: int) -> str:
     return f"{config.scheme}://{host}:{port}/v1"
 
 
-def _default_probes() -> tuple[Callable[[], HardwareProfile], Callable[[], LiveState]]:
-    from resources.hardware import probe_live, probe_profile
-
-    return probe_profile, probe_live
-
-
 class NodeAgent:
     def __init__(
         self,
@@ -74,12 +69,8 @@ class NodeAgent:
         config.check()
         self.config = config
         self.upstream = upstream or build_upstream(config)
-        if probe_profile is None or probe_live is None:
-            default_profile, default_live = _default_probes()
-            probe_profile = probe_profile or default_profile
-            probe_live = probe_live or default_live
-        self._probe_profile = probe_profile
-        self._probe_live = probe_live
+        self._probe_profile = probe_profile or hardware.probe_profile
+        self._probe_live = probe_live or hardware.probe_live
         self.admission = Admission(config.concurrency, config.max_queue)
         self.limiter = RateLimiter(config.rate_limit_rps, config.rate_limit_burst)
         self.verifier = (

@@ -125,7 +125,7 @@ def agent(ctx: click.Context, **options: object) -> None:
     except AgentConfigError as exc:
         _fail(str(exc))
     from node_agent.agent import NodeAgent
-    from node_agent.server import AgentServer
+    from node_agent.server import AgentServer, AgentStartError
 
     try:
         server = AgentServer(NodeAgent(config))
@@ -141,9 +141,14 @@ def agent(ctx: click.Context, **options: object) -> None:
     )
     # uvicorn shuts down gracefully on SIGINT / SIGTERM (the lifespan deregisters the node), then raises
     # the signal again for the previous handler: make both a KeyboardInterrupt, which ends here, exit 0.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+    except AgentStartError as exc:
+        _fail(str(exc))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo(f"node agent {config.node_id} stopped", err=True)
 
 

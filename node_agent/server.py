@@ -15,12 +15,18 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from node_agent.agent import NodeAgent
 from node_agent.app import build_app
+from node_agent.upstream import UpstreamError
 
 log = logging.getLogger("node_agent")
+
+
+class AgentStartError(RuntimeError):
+    """The agent could not start: the message names what failed and the fix."""
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -99,13 +105,29 @@ class AgentServer:
         await self.agent.upstream.close()
         self.agent.audit.close()
 
+    async def _start(self) -> None:
+        """Load or reach the backend, then register; AgentStartError says what failed and what to do."""
+        try:
+            await self.agent.upstream.start()
+        except UpstreamError as exc:
+            raise AgentStartError(f"{exc.message}; start the server first or check --upstream") from exc
+        except (OSError, ValueError, RuntimeError) as exc:  # a missing or broken model file
+            raise AgentStartError(f"cannot load the model: {exc}") from exc
+        state_url = self.agent.config.state_url or "the project state DB"
+        try:
+            self.agent.prepare(self.port)
+            await run_in_threadpool(self.agent.register)
+        except SQLAlchemyError as exc:
+            raise AgentStartError(
+                f"cannot register in {state_url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}; "
+                "start the database, fix --state-url, or run with --no-register"
+            ) from exc
+        self._registered = self.agent.registration is not None
+
     async def serve(self) -> None:
         config = self.agent.config
         try:
-            await self.agent.upstream.start()
-            self.agent.prepare(self.port)
-            await run_in_threadpool(self.agent.register)
-            self._registered = self.agent.registration is not None
+            await self._start()
         except BaseException:
             await self._shutdown()
             self.sock.close()

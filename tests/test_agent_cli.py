@@ -13,9 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 from agent_harness import FAKE_MODEL, GatedUpstream
+from click.testing import CliRunner
+from llm_server import closed_port_url
 
 from resources.node_registry import NodeRegistry
 from resources.state_db import open_state_db
+from transcript_assets.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,3 +57,18 @@ def test_agent_process_registers_and_deregisters_on_signal(tmp_path: Path, stop:
                 proc.kill()
                 proc.wait()
     assert registry.all() == []
+
+
+def test_agent_start_failures_name_the_cause_and_the_fix(tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["agent", "--no-auth", "--port", "0", "--audit-log", str(tmp_path / "audit.jsonl")]
+    no_server = runner.invoke(main, [*base, "--upstream", closed_port_url(), "--no-register"])
+    assert no_server.exit_code == 2
+    assert "cannot reach the upstream server" in no_server.output and "--upstream" in no_server.output
+    with GatedUpstream() as upstream:
+        no_db = runner.invoke(
+            main, [*base, "--upstream", upstream.url, "--state-url", "postgresql://nobody@127.0.0.1:1/none"]
+        )
+    assert no_db.exit_code == 2
+    assert "cannot register in postgresql://nobody@127.0.0.1:1/none" in no_db.output
+    assert "--no-register" in no_db.output
