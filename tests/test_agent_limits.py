@@ -81,8 +81,9 @@ def test_full_queue_answers_503_with_retry_after_from_recent_latency(
         error = refused.json()["error"]
         assert error["code"] == "queue_full"
         assert "--max-queue 1" in error["message"]
-        # Two calls ahead x ~1.5 s each, one at a time: about 3 s (whole seconds, rounded up).
-        assert 3 <= int(refused.headers["retry-after"]) <= 5
+        # Two calls ahead x ~1.5 s each, one at a time: about 3 s (whole seconds, rounded up; a busy
+        # machine stretches the measured latency a little).
+        assert 3 <= int(refused.headers["retry-after"]) <= 6
 
         upstream.release()
         running.join(10)

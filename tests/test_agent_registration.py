@@ -121,3 +121,35 @@ def test_a_restarted_agent_lifts_its_own_old_drain(tmp_path: Path) -> None:
             config = proxy_config(upstream.url, tmp_path, node_id=node_id, register=True, state_url=state_url)
             with running_agent(config):
                 assert controls.get(node_id).paused is still_paused, node_id
+
+
+def test_the_orchestrators_pool_routes_to_a_registered_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real NodePool reads the agent from the registry, generates through it, honours a drain,
+    and forgets the node when the agent shuts down."""
+    from resources.node_pool import NodePool
+
+    for var in ("TRANSCRIPTS_NODES_FILE", "TRANSCRIPTS_OPENAI_BASE_URL", "TRANSCRIPTS_OPENAI_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv(DEFAULT_TOKEN_ENV, token("operator", "orchestrator"))
+    state_url = f"sqlite:///{tmp_path / 'state.db'}"
+    pool = NodePool(state_url=state_url)
+    with GatedUpstream() as upstream:
+        config = proxy_config(upstream.url, tmp_path, node_id="gpu-box", register=True, state_url=state_url)
+        with running_agent(config) as agent:
+            pool.refresh(force=True)
+            [ranked] = pool.rank_nodes(refresh=False)
+            assert (ranked.node_id, ranked.eligible) == ("gpu-box", True)
+            [backend] = pool.candidates()
+            assert backend.complete("Caller:", SamplingParams(max_tokens=4)).text == "Hello from upstream"
+
+            assert httpx.post(f"{agent.url}/admin/drain", headers=bearer("admin")).status_code == 200
+            pool.refresh(force=True)
+            [drained] = pool.rank_nodes(refresh=False)
+            assert drained.eligible is False and "drained" in (drained.excluded_because or "")
+        pool.refresh(force=True)
+        assert [r.node_id for r in pool.rank_nodes(refresh=False)] == [
+            "local"
+        ]  # back to the embedded default
+    pool.close()
