@@ -3,7 +3,6 @@ registration) built from an AgentConfig, and the NodeSpec it advertises to the o
 
 from __future__ import annotations
 
-import logging
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -22,8 +21,6 @@ from resources import hardware
 from resources.node_spec import DEFAULT_MIN_CONCURRENCY, NodeSpec
 from resources.node_telemetry import HardwareProfile, LiveState
 from resources.settings import project_paths
-
-log = logging.getLogger("node_agent")
 
 # What the agent adds to the machine's capabilities: the pool matches steps' needs against these.
 AGENT_CAPABILITIES = ("agent", "completion", "chat_json", "json_schema", "stream")

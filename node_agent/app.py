@@ -8,39 +8,22 @@ to do, with ``Retry-After`` on 429 and 503 and ``WWW-Authenticate`` on 401.
 their dependencies are local to ``build_app``.)
 """
 
-import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from node_agent.admission import Refused
 from node_agent.agent import NodeAgent
-from node_agent.audit import AuditRecord, now_iso
 from node_agent.auth import AuthError, Principal, Role, require
 from node_agent.metrics import CONTENT_TYPE
 from node_agent.rate_limit import retry_after_header
+from node_agent.request_log import ObserveRequests, RequestContext
 from node_agent.upstream import StreamUsage, UpstreamError, UpstreamReply
 
-log = logging.getLogger("node_agent")
-
-ROUTES = frozenset(
-    {
-        "/healthz",
-        "/metrics",
-        "/v1/models",
-        "/v1/node",
-        "/v1/chat/completions",
-        "/v1/completions",
-        "/v1/admin/drain",
-        "/v1/admin/resume",
-    }
-)
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -50,18 +33,6 @@ _ERROR_TYPES = {
     503: "server_overloaded",
     504: "upstream_timeout",
 }
-
-
-@dataclass
-class RequestContext:
-    """What one request's audit line says, filled in as the request passes the checks."""
-
-    client: str | None
-    subject: str | None = None
-    role: str | None = None
-    refusal: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
 
 
 class Refusal(Exception):
@@ -78,74 +49,6 @@ def error_response(
 ) -> JSONResponse:
     body = {"error": {"message": message, "type": _ERROR_TYPES.get(status, "server_error"), "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
-
-
-class ObserveRequests:
-    """ASGI middleware: times each request to its last byte, then writes its audit line and metrics."""
-
-    def __init__(self, app: ASGIApp, agent: NodeAgent):
-        self.app = app
-        self.agent = agent
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        client = scope.get("client")
-        ctx = RequestContext(client=client[0] if client else None)
-        scope.setdefault("state", {})["agent"] = ctx
-        started = time.perf_counter()
-        status = 500
-        done = False
-
-        def finish() -> None:
-            nonlocal done
-            if done:
-                return
-            done = True
-            self._record(scope, ctx, status, time.perf_counter() - started)
-
-        async def observed_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                finish()
-
-        try:
-            await self.app(scope, receive, observed_send)
-        finally:
-            finish()  # the client went away, or the app raised: still one line
-
-    def _record(self, scope: Scope, ctx: RequestContext, status: int, seconds: float) -> None:
-        path = scope["path"]
-        route = path if path in ROUTES else "other"
-        metrics = self.agent.metrics
-        if metrics is not None:
-            metrics.requests.labels(route=route, status=str(status)).inc()
-            metrics.latency.labels(route=route).observe(seconds)
-            if ctx.prompt_tokens:
-                metrics.tokens.labels(type="prompt").inc(ctx.prompt_tokens)
-            if ctx.completion_tokens:
-                metrics.tokens.labels(type="completion").inc(ctx.completion_tokens)
-            if ctx.refusal:
-                metrics.rejected.labels(reason=ctx.refusal).inc()
-        self.agent.audit.write(
-            AuditRecord(
-                time=now_iso(),
-                client=ctx.client,
-                subject=ctx.subject,
-                role=ctx.role,
-                method=scope["method"],
-                path=path,
-                status=status,
-                latency_ms=round(seconds * 1000, 2),
-                prompt_tokens=ctx.prompt_tokens,
-                completion_tokens=ctx.completion_tokens,
-                refusal=ctx.refusal,
-            )
-        )
 
 
 def _ctx(request: Request) -> RequestContext:
