@@ -218,6 +218,8 @@ def test_cli_refuses_unsafe_or_incomplete_setups(tmp_path: Path, monkeypatch: py
     assert both.exit_code == 2 and "exclude each other" in both.output
     bad_url = runner.invoke(main, ["agent", "--no-auth", "--upstream", "http://127.0.0.1:8080"])
     assert bad_url.exit_code == 2 and "/v1" in bad_url.output
+    parallel = runner.invoke(main, ["agent", "--no-auth", "--max-concurrency", "2"])
+    assert parallel.exit_code == 2 and "one call at a time" in parallel.output
     cert = tmp_path / "x.crt"
     cert.write_text("not a certificate")
     bad_tls = runner.invoke(main, ["agent", "--no-auth", "--tls-cert", str(cert), "--tls-key", str(cert)])
