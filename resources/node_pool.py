@@ -170,7 +170,7 @@ class NodePool(ConfigurableResource):
 
     def node_specs(self) -> list[NodeSpec]:
         """Every known node's spec (configured, then registered); only the pinned one when pinned."""
-        return [r.spec for r in self.runtimes(refresh=not self._runtimes)]
+        return [r.spec for r in self.runtimes(refresh=True)]
 
     # ---- state ----------------------------------------------------------------------------------------
     def setup_for_execution(self, context: InitResourceContext) -> None:
