@@ -98,15 +98,15 @@ class NodePool(ConfigurableResource):
         """The pool as the environment configures it (what Definitions and the CLI use)."""
         from resources.settings import MODEL_PATH_ENV, NODES_FILE_ENV, OPENAI_BASE_URL_ENV, OPENAI_MODEL_ENV
 
-        return cls(
-            nodes_file=os.environ.get(NODES_FILE_ENV) or None,
-            model_path=os.environ.get(MODEL_PATH_ENV) or None,
-            openai_base_url=os.environ.get(OPENAI_BASE_URL_ENV) or None,
-            openai_model=os.environ.get(OPENAI_MODEL_ENV) or None,
-            api_key_env="OPENAI_API_KEY" if os.environ.get("OPENAI_API_KEY") else None,
-            state_url=state_url,
-            **overrides,
-        )
+        config: dict[str, Any] = {
+            "nodes_file": os.environ.get(NODES_FILE_ENV) or None,
+            "model_path": os.environ.get(MODEL_PATH_ENV) or None,
+            "openai_base_url": os.environ.get(OPENAI_BASE_URL_ENV) or None,
+            "openai_model": os.environ.get(OPENAI_MODEL_ENV) or None,
+            "api_key_env": "OPENAI_API_KEY" if os.environ.get("OPENAI_API_KEY") else None,
+            "state_url": state_url,
+        }
+        return cls(**{**config, **overrides})
 
     # ---- configuration --------------------------------------------------------------------------------
     @property

@@ -397,5 +397,10 @@ def domains(domains_dir: tuple[Path, ...]) -> None:
         click.echo(f"  caller types: {', '.join(pack.caller_types)}")
 
 
+from transcript_assets.nodes_command import nodes_command  # noqa: E402  (registered below)
+
+main.add_command(nodes_command)
+
+
 if __name__ == "__main__":
     main()
