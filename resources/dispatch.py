@@ -124,7 +124,7 @@ class Dispatcher:
         running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]] = {}
         starved_since: float | None = None
         refreshing: Future[None] | None = None
-        last_refresh = self.clock()
+        last_refresh = float("-inf")  # read the servers' signals right away, in a worker thread
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor:
             while pending or running:
                 now = self.clock()

@@ -286,6 +286,8 @@ class NodePool(ConfigurableResource):
                 and runtime.spec.url
             ):
                 runtime.signals = fetch_server_signals(runtime.spec.url, self._http)
+                if runtime.signals.slots_total:
+                    runtime.concurrency.hint_capacity(runtime.signals.slots_total)
 
     def set_live(self, node_id: str, live: LiveState) -> None:
         """Inject a node's live state (a probe of one's own, or a test)."""

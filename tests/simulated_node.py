@@ -174,6 +174,9 @@ class _SimHTTPServer(ThreadingHTTPServer):
         self.node = node
         super().__init__((HOST, port), _Handler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that gave up (a probe's short timeout, a dropped test connection) is not an error."""
+
 
 class SimulatedNode:
     def __init__(self, behaviour: NodeBehaviour | None = None, *, model: str = MODEL, seed: int = 0):
@@ -189,6 +192,7 @@ class SimulatedNode:
         self.completed: list[str] = []
         self.counts: dict[str, int] = {}
         self.max_inside = 0
+        self.busy_slot_s = 0.0  # slot-seconds spent decoding: utilisation = busy_slot_s / (slots x wall)
         self.port = 0
         self._httpd: _SimHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -265,11 +269,13 @@ class SimulatedNode:
         with self._lock:
             self.deferred -= 1
             self.processing += 1
+        seconds = tokens / self.behaviour.tokens_per_s
         try:
-            time.sleep(tokens / self.behaviour.tokens_per_s)
+            time.sleep(seconds)
         finally:
             with self._lock:
                 self.processing -= 1
+                self.busy_slot_s += seconds
             slots.release()
 
     def completed_request(self, prompt: str) -> None:
@@ -291,7 +297,8 @@ class KeyedRequests:
     """A dispatcher work source of plain completion requests, one per key, each sent as ``key=<key>``.
 
     ``outcomes`` maps each key to ("ok", node) or ("failed", reason); ``finals`` counts the final outcomes
-    reported per key (exactly one each, or the dispatcher lost or doubled something)."""
+    reported per key (exactly one each, or the dispatcher lost or doubled something); ``latencies`` run
+    from a request's first dispatch to its final outcome."""
 
     def __init__(self, max_tokens: int = 16):
         self.max_tokens = max_tokens
@@ -304,13 +311,10 @@ class KeyedRequests:
     def items(self, n: int, prefix: str = "r") -> list[Any]:
         from resources.dispatch import WorkItem
 
-        keys = [f"{prefix}{i}" for i in range(n)]
-        now = time.perf_counter()
-        for key in keys:
-            self._started[key] = now
-        return [WorkItem(key=k, payload=k) for k in keys]
+        return [WorkItem(key=f"{prefix}{i}", payload=None) for i in range(n)]
 
     def take(self, node: Any, ready: list[Any]) -> list[Any]:
+        self._started.setdefault(ready[0].key, time.perf_counter())  # latency runs from the first dispatch
         return ready[:1]
 
     def run(self, backend: Any, node: Any, items: list[Any]) -> list[Any]:

@@ -192,6 +192,22 @@ def test_overload_cuts_and_respects_bounds() -> None:
         AdaptiveConcurrency(3, 2)
 
 
+def test_server_slots_cap_and_seed_the_limit() -> None:
+    limiter = AdaptiveConcurrency(2, 6, clock=Clock())
+    limiter.hint_capacity(6)
+    assert limiter.limit == 6 and limiter.high == 6, "a server with as many slots as the bound starts there"
+    limiter.hint_capacity(4)
+    assert limiter.limit == 4 and limiter.high == 4
+    limiter.hint_capacity(16)
+    assert limiter.high == 6, "never above the configured bound"
+    limiter.hint_capacity(1)
+    assert limiter.limit == 2 and limiter.high == 2, "never below the lower bound"
+    limiter.hint_capacity(4)
+    limiter.overload("HTTP 503")
+    limiter.hint_capacity(4)
+    assert limiter.limit == 2, "after a cut, the hint no longer resets the limit"
+
+
 def test_a_node_that_is_not_kept_busy_teaches_nothing() -> None:
     clock = Clock()
     limiter = AdaptiveConcurrency(2, 6, ConcurrencySettings(window_calls=5), clock=clock)
