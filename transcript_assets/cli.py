@@ -398,8 +398,11 @@ def domains(domains_dir: tuple[Path, ...]) -> None:
 
 
 from node_agent.command import agent as agent_command  # noqa: E402
+from transcript_assets.nodes_command import nodes_command  # noqa: E402  (registered below)
 
 main.add_command(agent_command, "agent")
+main.add_command(nodes_command)
+
 
 if __name__ == "__main__":
     main()
