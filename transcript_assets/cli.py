@@ -397,9 +397,13 @@ def domains(domains_dir: tuple[Path, ...]) -> None:
         click.echo(f"  caller types: {', '.join(pack.caller_types)}")
 
 
-from transcript_assets.config_command import config  # noqa: E402  (commands in their own modules)
+from node_agent.command import agent as agent_command  # noqa: E402
+from transcript_assets.config_command import config  # noqa: E402
+from transcript_assets.nodes_command import nodes_command  # noqa: E402  (registered below)
 from transcript_assets.submit_command import submit  # noqa: E402
 
+main.add_command(agent_command, "agent")
+main.add_command(nodes_command)
 main.add_command(submit)
 main.add_command(config)
 
