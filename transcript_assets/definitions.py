@@ -6,6 +6,7 @@ import os
 
 from dagster import Definitions
 
+from executors.node_routing import node_routing_executor
 from io_managers.transcript_store import TranscriptStore
 from resources.ledger import Ledger
 from resources.llm_pool import LLMPool
@@ -42,4 +43,5 @@ defs = Definitions(
     assets=[raw_transcripts, scored_transcripts, transcript_library, *export_assets],
     jobs=[generate_shard_job, build_library_job, export_request_job],
     resources=build_resources(),
+    executor=node_routing_executor,  # dagster dev / daemon runs; execute_in_process stays in-process
 )
