@@ -12,11 +12,27 @@ PromptStyle = Literal["completion", "chat_json"]
 class LLMCallError(RuntimeError):
     """One LLM call failed (connection, HTTP status, timeout, bad response). A recorded, retryable outcome."""
 
-    def __init__(self, message: str, *, node_id: str, retryable: bool = True, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        node_id: str,
+        retryable: bool = True,
+        status: int | None = None,
+        retry_after: float | None = None,
+        timed_out: bool = False,
+    ):
         super().__init__(message)
         self.node_id = node_id
         self.retryable = retryable
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After), if it did
+        self.timed_out = timed_out
+
+    @property
+    def overload(self) -> bool:
+        """The node says it is too busy (429 / 503) or did not answer in time: lower its concurrency."""
+        return self.timed_out or self.status in (429, 503)
 
 
 @dataclass(frozen=True)

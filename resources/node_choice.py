@@ -1,7 +1,7 @@
 """What a step needs from a node, and a node as the pool ranks it: the values routing decisions use.
 
 The node-routing executor reads a step's op tags into ``StepRequirements`` and asks the pool
-(``LLMPool.rank_nodes``) for ``RankedNode``s, best first; it then pins the step to the winner
+(``NodePool.rank_nodes``) for ``RankedNode``s, best first; it then pins the step to the winner
 (``PINNED_NODE_ENV`` for a local subprocess, node affinity / selector on Kubernetes).
 """
 

@@ -14,6 +14,10 @@ BackendKind = Literal["llama_cpp", "openai_compatible"]
 StructuredOutput = Literal["json_schema", "json_object_schema", "json_object", "none"]
 
 
+DEFAULT_MIN_CONCURRENCY = 2
+DEFAULT_MAX_CONCURRENCY = 6
+
+
 class NodeConfigError(ValueError):
     """nodes.yaml or the node environment variables are invalid. The message names the field."""
 
@@ -33,6 +37,29 @@ class NodeSpec(BaseModel):
     n_threads: int | None = Field(default=None, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
+    # ---- routing ---------------------------------------------------------------------------------------
+    capabilities: list[str] = Field(
+        default_factory=list, description="What the node offers beyond its profile, e.g. gpu, chat_json."
+    )
+    min_concurrency: int | None = Field(
+        default=None, ge=1, description="Lower concurrency bound (default 2)."
+    )
+    max_concurrency: int | None = Field(
+        default=None, ge=1, description="Upper concurrency bound (default 6)."
+    )
+    kubernetes_node: str | None = Field(default=None, description="Kubernetes node name the node runs on.")
+    weight: float = Field(
+        default=1.0, gt=0, le=1, description="Score multiplier: 0.5 = use when others are busy."
+    )
+    tokens_per_s: float | None = Field(
+        default=None, gt=0, description="Expected speed until one is measured."
+    )
+    server_signals: bool = Field(
+        default=True, description="Read the server's /metrics and /slots for its queue."
+    )
+    kv_bytes_per_token: int | None = Field(
+        default=None, ge=1, description="KV-cache bytes per token; with free VRAM it bounds the batch size."
+    )
 
     @model_validator(mode="after")
     def _backend_fields(self) -> NodeSpec:
@@ -41,7 +68,26 @@ class NodeSpec(BaseModel):
                 raise ValueError("url: an openai_compatible node needs url, e.g. http://127.0.0.1:8080/v1")
             if not self.model:
                 raise ValueError("model: an openai_compatible node needs the model name the server serves")
+        if self.backend == "llama_cpp" and max(self.max_concurrency or 1, self.min_concurrency or 1) > 1:
+            raise ValueError(
+                "max_concurrency: an in-process llama_cpp node runs one sequence at a time; set min/max_concurrency "
+                "to 1 or remove them (for parallel slots run llama-server and add it as an openai_compatible node)"
+            )
+        low, high = self.concurrency_bounds
+        if low > high:
+            raise ValueError(
+                f"min_concurrency: {low} is above max_concurrency {high}; make min_concurrency <= max_concurrency"
+            )
         return self
+
+    @property
+    def concurrency_bounds(self) -> tuple[int, int]:
+        """(min, max) requests in flight: 2-6 by default, 1-1 for the in-process llama.cpp model."""
+        if self.backend == "llama_cpp":
+            return 1, 1
+        high = self.max_concurrency or max(DEFAULT_MAX_CONCURRENCY, self.min_concurrency or 0)
+        low = self.min_concurrency or min(DEFAULT_MIN_CONCURRENCY, high)
+        return low, high
 
     @property
     def resolved_prompt_style(self) -> Literal["completion", "chat_json"]:
@@ -69,7 +115,7 @@ def load_nodes_file(path: Path) -> list[NodeSpec]:
                 f"{loc}: {msg}" if loc else msg
                 for loc, msg in validation_problems(
                     exc,
-                    missing_hint="see the nodes.yaml example in the README",
+                    missing_hint="see docs/nodes.md for every field",
                     unknown_hint=lambda name: f"{did_you_mean(name, fields)}fields are: {', '.join(fields)}",
                 )
             )

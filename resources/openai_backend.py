@@ -6,8 +6,10 @@ with ``max_retries=0`` and explicit timeouts: retries belong to the node pool, n
 
 from __future__ import annotations
 
+import email.utils
 import os
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import openai
@@ -16,6 +18,33 @@ from resources.llm_backend import BackendInfo, Completion, LLMBackend, LLMCallEr
 from resources.node_spec import NodeSpec
 
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+MAX_RETRY_AFTER_S = 120.0  # a longer wait is not honoured as such (the openai client's own cap)
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """``retry-after-ms``, ``retry-after`` in seconds or as an HTTP date; None when absent or unusable."""
+    if headers is None:
+        return None
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return min(MAX_RETRY_AFTER_S, max(0.0, float(raw_ms) / 1000))
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
 
 def _response_format(mode: str, schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -73,9 +102,10 @@ class OpenAICompatibleBackend(LLMBackend):
                 node_id=self._spec.id,
                 retryable=exc.status_code in _RETRYABLE_STATUS,
                 status=exc.status_code,
+                retry_after=retry_after_seconds(getattr(exc.response, "headers", None)),
             ) from exc
         except openai.APITimeoutError as exc:
-            raise LLMCallError(f"{self._spec.url} timed out", node_id=self._spec.id) from exc
+            raise LLMCallError(f"{self._spec.url} timed out", node_id=self._spec.id, timed_out=True) from exc
         except openai.APIConnectionError as exc:
             raise LLMCallError(f"cannot reach {self._spec.url}: {exc}", node_id=self._spec.id) from exc
         if not hasattr(response, "choices"):  # a 200 whose body is not OpenAI JSON: a proxy page, a wrong URL

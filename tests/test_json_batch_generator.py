@@ -19,7 +19,7 @@ from transcript_assets.domain_pack import DomainPack
 from transcript_assets.generation_outcome import SlotOutcome
 from transcript_assets.job_spec import JobSpec
 from transcript_assets.json_batch_generator import (
-    BATCH_BY_COMPLEXITY,
+    BATCH_RANGE_BY_COMPLEXITY,
     TOKENS_PER_TURN,
     batch_schema,
     batch_size,
@@ -131,12 +131,13 @@ def test_batch_schema_fixes_the_number_of_conversations_and_turns() -> None:
 
 
 def test_batch_size_by_complexity(pack: DomainPack) -> None:
-    simple = _plans(pack, 30)
-    assert batch_size(simple, 10**6, 500) == BATCH_BY_COMPLEXITY["simple"] == 20
+    simple = _plans(pack, 40)
+    assert BATCH_RANGE_BY_COMPLEXITY == {"simple": (15, 30), "complex": (5, 10)}
+    assert batch_size(simple, 10**6, 500) == 30  # the top of the simple range when the budget allows
     complex_ = _plans(pack, 30, complexity="complex", exchanges=(6, 8))
-    assert batch_size(complex_, 10**6, 500) == BATCH_BY_COMPLEXITY["complex"] == 8
+    assert batch_size(complex_, 10**6, 500) == 10
     mixed = simple[:15] + complex_[:1]  # one complex call makes the whole batch small
-    assert batch_size(mixed, 10**6, 500) == 8
+    assert batch_size(mixed, 10**6, 500) == 10
 
 
 def test_batch_size_never_exceeds_the_plans(pack: DomainPack) -> None:

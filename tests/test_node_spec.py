@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from resources.llm_pool import LLMPool
+from resources.node_pool import NodePool
 from resources.node_spec import NodeConfigError, NodeSpec, load_nodes_file
 from resources.openai_backend import OpenAICompatibleBackend
 
@@ -60,7 +60,7 @@ def test_valid_file_loads_every_node_with_defaults(tmp_path: Path) -> None:
 
 
 def test_pool_reads_the_nodes_file_in_order(tmp_path: Path) -> None:
-    pool = LLMPool(nodes_file=str(_write(tmp_path, VALID)))
+    pool = NodePool(nodes_file=str(_write(tmp_path, VALID)))
     assert [n.id for n in pool.node_specs()] == ["local", "gpu-box", "base-server"]
 
 

@@ -2,7 +2,7 @@
 
 The ``slow`` tests talk to llama-cpp-python's own OpenAI-compatible server running the embedded Gemma 3
 270M model (one server for the whole session, see tests/llm_server.py): plain completions, schema-
-constrained chat JSON, and both generation strategies through the LLMPool. The fault tests (not slow)
+constrained chat JSON, and both generation strategies through the NodePool. The fault tests (not slow)
 talk to a stdlib server that answers 429/503/400, drops the connection, sends a non-JSON page or never
 answers: every one must become an LLMCallError quickly, with the client never retrying on its own.
 """
@@ -23,7 +23,7 @@ from dagster import build_init_resource_context
 from llm_server import MODEL_ALIAS, FaultServer, closed_port_url
 
 from resources.llm_backend import LLMBackend, LLMCallError, SamplingParams
-from resources.llm_pool import LLMPool
+from resources.node_pool import NodePool
 from resources.node_spec import NodeSpec
 from resources.openai_backend import OpenAICompatibleBackend
 from transcript_assets.conversation_plan import ConversationPlan, plan_conversation
@@ -59,14 +59,14 @@ def make_backend() -> Iterator[Callable[..., OpenAICompatibleBackend]]:
 
 
 @pytest.fixture
-def make_pool(tmp_path: Path) -> Iterator[Callable[..., LLMPool]]:
-    """An LLMPool over a temporary nodes.yaml, set up the way Dagster sets it up."""
-    pools: list[LLMPool] = []
+def make_pool(tmp_path: Path) -> Iterator[Callable[..., NodePool]]:
+    """An NodePool over a temporary nodes.yaml, set up the way Dagster sets it up."""
+    pools: list[NodePool] = []
 
-    def make(*nodes: dict[str, Any]) -> LLMPool:
+    def make(*nodes: dict[str, Any]) -> NodePool:
         path = tmp_path / f"nodes-{len(pools)}.yaml"
         path.write_text(yaml.safe_dump({"nodes": list(nodes)}), encoding="utf-8")
-        pool = LLMPool(nodes_file=str(path))
+        pool = NodePool(nodes_file=str(path))
         pool.setup_for_execution(build_init_resource_context())
         pools.append(pool)
         return pool
@@ -93,7 +93,7 @@ def _plans(pack: DomainPack, n: int, request_id: str) -> list[ConversationPlan]:
     return [plan_conversation(spec, pack, request_id, 2024, i) for i in range(n)]
 
 
-def _node_order(pool: LLMPool) -> list[str]:
+def _node_order(pool: NodePool) -> list[str]:
     return [b.info.node_id for b in pool.candidates()]
 
 
@@ -217,7 +217,7 @@ def test_chat_json_honours_the_schema(
 
 @pytest.mark.slow
 def test_turn_by_turn_over_http(
-    llama_server_url: str, make_pool: Callable[..., LLMPool], packs: dict[str, DomainPack]
+    llama_server_url: str, make_pool: Callable[..., NodePool], packs: dict[str, DomainPack]
 ) -> None:
     pack = packs["healthcare"]
     pool = make_pool(_node("tbt", llama_server_url))
@@ -246,7 +246,7 @@ def test_turn_by_turn_over_http(
 
 @pytest.mark.slow
 def test_json_batch_over_http(
-    llama_server_url: str, make_pool: Callable[..., LLMPool], packs: dict[str, DomainPack]
+    llama_server_url: str, make_pool: Callable[..., NodePool], packs: dict[str, DomainPack]
 ) -> None:
     pack = packs["healthcare"]
     pool = make_pool(_node("batch", llama_server_url, "chat_json", structured_output="json_object_schema"))
@@ -349,11 +349,12 @@ def test_a_server_that_never_answers_trips_the_timeout(
 
 
 def test_a_failing_node_is_recorded_never_raised(
-    fault_server: FaultServer, make_pool: Callable[..., LLMPool], packs: dict[str, DomainPack]
+    fault_server: FaultServer, make_pool: Callable[..., NodePool], packs: dict[str, DomainPack]
 ) -> None:
     pack = packs["healthcare"]
     url = fault_server.url("status-503")
-    pool = make_pool(_node("down", url, timeout_s=2.0))
+    # no load probes (GET /v1/models), so every hit on the server is a generation call
+    pool = make_pool(_node("down", url, timeout_s=2.0, server_signals=False))
     plans = _plans(pack, 2, "rdown")
     emitted: list[SlotOutcome] = []
     generator = TranscriptGenerator(
@@ -377,12 +378,13 @@ def test_a_failing_node_is_recorded_never_raised(
 def test_a_dead_node_hands_the_slot_to_the_next_node(
     llama_server_url: str,
     fault_server: FaultServer,
-    make_pool: Callable[..., LLMPool],
+    make_pool: Callable[..., NodePool],
     packs: dict[str, DomainPack],
 ) -> None:
     pack = packs["healthcare"]
     dead_url = fault_server.url("status-503")
-    pool = make_pool(_node("dead", dead_url), _node("real", llama_server_url))
+    # weight 0.5 ranks the real node second, so the dead node certainly gets the first attempt
+    pool = make_pool(_node("dead", dead_url), _node("real", llama_server_url, weight=0.5))
     assert _node_order(pool) == ["dead", "real"]
     plans = _plans(pack, 1, "rdead")
     emitted: list[SlotOutcome] = []
@@ -398,19 +400,20 @@ def test_a_dead_node_hands_the_slot_to_the_next_node(
     assert outcome.transcript is not None and outcome.transcript.generation.node_id == "real"
     assert len(outcome.transcript.turns) == len(plans[0].turns)
     assert fault_server.hits(dead_url) >= 1 and generator.stats.errors == fault_server.hits(dead_url)
-    assert _node_order(pool) == ["real", "dead"], "report_failure moved the dead node to the back"
+    dead = pool.runtime("dead")
+    assert dead.success_rate is not None and dead.success_rate < 1.0, "the failure lowers its history score"
 
 
 @pytest.mark.slow
 def test_the_attempt_after_a_failure_runs_elsewhere(
     llama_server_url: str,
     fault_server: FaultServer,
-    make_pool: Callable[..., LLMPool],
+    make_pool: Callable[..., NodePool],
     packs: dict[str, DomainPack],
 ) -> None:
     pack = packs["healthcare"]
     dead_url = fault_server.url("status-503")
-    pool = make_pool(_node("dead", dead_url), _node("real", llama_server_url))
+    pool = make_pool(_node("dead", dead_url), _node("real", llama_server_url, weight=0.5))
     plans = _plans(pack, 1, "rnext")
     generator = TranscriptGenerator(pool, pack, settings=GeneratorSettings(max_attempts=2))
     (outcome,) = generator.generate(plans, exemplar_seed=2)
@@ -420,7 +423,7 @@ def test_the_attempt_after_a_failure_runs_elsewhere(
 
 
 def test_switching_to_a_chat_node_on_the_last_attempt_leaves_no_slot_without_an_outcome(
-    fault_server: FaultServer, make_pool: Callable[..., LLMPool], packs: dict[str, DomainPack]
+    fault_server: FaultServer, make_pool: Callable[..., NodePool], packs: dict[str, DomainPack]
 ) -> None:
     pack = packs["healthcare"]
     pool = make_pool(

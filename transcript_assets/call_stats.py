@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import statistics
+import threading
 from dataclasses import dataclass, field
 
 from resources.llm_backend import Completion
+from resources.percentiles import percentile
 
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+__all__ = ["CallStats", "percentile"]
 
 
 @dataclass
@@ -25,15 +20,19 @@ class CallStats:
     errors: int = 0
     degenerate: int = 0
     by_node: dict[str, int] = field(default_factory=dict)
+    # Calls on several nodes finish in worker threads at once.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record(self, completion: Completion) -> None:
-        self.latencies_s.append(completion.seconds)
-        self.output_tokens += completion.completion_tokens
-        self.prompt_tokens += completion.prompt_tokens
-        self.by_node[completion.node_id] = self.by_node.get(completion.node_id, 0) + 1
+        with self._lock:
+            self.latencies_s.append(completion.seconds)
+            self.output_tokens += completion.completion_tokens
+            self.prompt_tokens += completion.prompt_tokens
+            self.by_node[completion.node_id] = self.by_node.get(completion.node_id, 0) + 1
 
     def record_error(self) -> None:
-        self.errors += 1
+        with self._lock:
+            self.errors += 1
 
     @property
     def calls(self) -> int:

@@ -22,7 +22,10 @@ from transcript_assets.turn_by_turn_generator import derived_seed
 
 TOKENS_PER_TURN = 80  # budget for one turn's JSON (text up to MAX_TURN_CHARS + keys)
 MAX_TURN_CHARS = 240
-BATCH_BY_COMPLEXITY = {"simple": 20, "complex": 8}  # conversations per call before context bounds
+# Conversations per call by the JobSpec's complexity (simple: 20-40 exchanges, complex: 80-150): the most
+# of the range that fits the node's token budget (context window, free VRAM), never fewer than fit.
+BATCH_RANGE_BY_COMPLEXITY = {"simple": (15, 30), "complex": (5, 10)}
+MAX_BATCH_CANDIDATES = max(high for _, high in BATCH_RANGE_BY_COMPLEXITY.values())
 
 SYSTEM_PROMPT = (
     "You write realistic synthetic transcripts of customer-service phone calls for training contact-center "
@@ -73,11 +76,12 @@ def batch_schema(n: int, min_turns: int, max_turns: int) -> dict[str, Any]:
     }
 
 
-def batch_size(plans: list[ConversationPlan], context_window: int, prompt_tokens: int) -> int:
-    """Conversations per call: by complexity, bounded by what fits in the node's context window."""
+def batch_size(plans: list[ConversationPlan], token_budget: int, prompt_tokens: int) -> int:
+    """Conversations per call: up to the top of the complexity's range, bounded by what fits in the node's
+    token budget (its context window, or less where free VRAM is the tighter bound)."""
     longest = max(len(p.turns) for p in plans)
-    wanted = min(BATCH_BY_COMPLEXITY[p.complexity] for p in plans)
-    fits = (context_window - prompt_tokens) // max(1, longest * TOKENS_PER_TURN + 16)
+    wanted = min(BATCH_RANGE_BY_COMPLEXITY[p.complexity][1] for p in plans)
+    fits = (token_budget - prompt_tokens) // max(1, longest * TOKENS_PER_TURN + 16)
     return max(1, min(wanted, fits, len(plans)))
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from dagster import AssetExecutionContext, Config, MetadataValue, asset
 
 from resources.ledger import Ledger
-from resources.llm_pool import LLMPool
+from resources.node_pool import NodePool
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
 from transcript_assets.generation_outcome import SlotOutcome
@@ -36,7 +36,7 @@ class RawTranscriptsConfig(Config):
     ),
 )
 def raw_transcripts(
-    context: AssetExecutionContext, config: RawTranscriptsConfig, ledger: Ledger, llm_pool: LLMPool
+    context: AssetExecutionContext, config: RawTranscriptsConfig, ledger: Ledger, llm_pool: NodePool
 ) -> list[dict[str, Any]]:
     shard = load_shard_context(ledger, context.partition_key)
     slot_rows = ledger.shard_slots(shard.shard_key)

@@ -11,7 +11,7 @@ from typing import Any
 from dagster import AssetExecutionContext, Config, MetadataValue, asset
 
 from resources.ledger import Ledger
-from resources.llm_pool import LLMPool
+from resources.node_pool import NodePool
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
 from transcript_assets.generation_tags import GENERATION_OP_TAGS
@@ -50,7 +50,7 @@ def scored_transcripts(
     config: ScoredTranscriptsConfig,
     raw_transcripts: list[dict[str, Any]],
     ledger: Ledger,
-    llm_pool: LLMPool,
+    llm_pool: NodePool,
 ) -> list[dict[str, Any]]:
     shard = load_shard_context(ledger, context.partition_key)
     bounds = shard.spec.turn_bounds

@@ -1,9 +1,11 @@
-"""Generating the transcripts of a list of conversation plans on the pool's nodes, with bounded retries.
+"""Generating the transcripts of a list of conversation plans across the pool's nodes, concurrently.
 
-Each node has a prompt style: ``completion`` (base models: turn by turn along the beat plan) or
-``chat_json`` (chat models: several conversations per call as constrained JSON). A slot gets up to
-``max_attempts`` attempts; a failed call moves its node to the back of the pool so the next attempt runs
-elsewhere. Every slot comes back with exactly one outcome: a transcript or its failure reasons.
+Each node has a prompt style: ``completion`` (base models: one conversation, turn by turn along its beat
+plan, pinned to that node for its whole length) or ``chat_json`` (chat models: several conversations per
+call as constrained JSON, as many as the node's context window and free VRAM allow). The pool's
+dispatcher (resources/dispatch.py) runs these units on every node with room, retries a failed call on
+another node first and bounds every slot to ``max_attempts`` attempts. Every slot comes back with exactly
+one outcome, a transcript or its failure reasons, and is passed to ``on_outcome`` once, when final.
 """
 
 from __future__ import annotations
@@ -11,15 +13,24 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from resources.dispatch import ItemResult, WorkItem
 from resources.llm_backend import LLMBackend, LLMCallError
-from resources.llm_pool import LLMPool
+from resources.node_pool import NodePool
+from resources.node_runtime import NodeRuntime
+from resources.performance_window import PerformanceSample
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
 from transcript_assets.domain_pack import DomainPack
 from transcript_assets.few_shot_prompt import select_exemplars, shared_prefix
 from transcript_assets.generation_outcome import GenerationFailed, SlotOutcome
-from transcript_assets.json_batch_generator import batch_size, build_messages, write_batch
+from transcript_assets.json_batch_generator import (
+    MAX_BATCH_CANDIDATES,
+    batch_size,
+    build_messages,
+    write_batch,
+)
 from transcript_assets.turn_by_turn_generator import TurnByTurnSettings, write_conversation
 
 
@@ -33,106 +44,113 @@ class GeneratorSettings:
 class TranscriptGenerator:
     def __init__(
         self,
-        pool: LLMPool,
+        pool: NodePool,
         pack: DomainPack,
         *,
         settings: GeneratorSettings | None = None,
         stats: CallStats | None = None,
         on_outcome: Callable[[SlotOutcome], None] | None = None,
+        on_sample: Callable[[PerformanceSample], None] | None = None,
     ):
         self.pool = pool
         self.pack = pack
         self.settings = settings or GeneratorSettings()
         self.stats = stats or CallStats()
         self._on_outcome = on_outcome
-
-    def _emit(self, outcome: SlotOutcome) -> None:
-        if self._on_outcome is not None:
-            self._on_outcome(outcome)
+        self._on_sample = on_sample
 
     def generate(
         self, plans: list[ConversationPlan], *, exemplar_seed: int, round_: int = 0
     ) -> list[SlotOutcome]:
         """One outcome per plan, in order; each outcome is also passed to ``on_outcome`` once, when final."""
-        outcomes = {p.slot_id: SlotOutcome(slot_id=p.slot_id) for p in plans}
-        tone = plans[0].emotional_tone if plans and len({p.emotional_tone for p in plans}) == 1 else None
+        if not plans:
+            return []
+        tone = plans[0].emotional_tone if len({p.emotional_tone for p in plans}) == 1 else None
         exemplars = select_exemplars(self.pack, tone, self.settings.exemplars, random.Random(exemplar_seed))
-        prefix = shared_prefix(self.pack, exemplars)
-        pending = list(plans)
-        for attempt in range(1, self.settings.max_attempts + 1):
-            last_attempt = attempt == self.settings.max_attempts
-            queue = list(pending)
-            while queue:
-                # The node at the front of the pool now: a failed call has moved its node to the back.
-                backend = self.pool.candidates()[0]
-                if backend.info.prompt_style == "completion":
-                    batch = [queue.pop(0)]
-                    self._turn_by_turn(
-                        backend, batch[0], outcomes[batch[0].slot_id], prefix, len(exemplars), attempt, round_
-                    )
-                else:
-                    prompt_tokens = backend.count_tokens(str(build_messages(self.pack, queue[:1])))
-                    size = batch_size(queue[:40], backend.info.context_window, prompt_tokens)
-                    batch, queue = queue[:size], queue[size:]
-                    self._json_batch(backend, batch, outcomes, attempt, round_)
-                for plan in batch:
-                    if outcomes[plan.slot_id].ok or last_attempt:
-                        self._emit(outcomes[plan.slot_id])
-            pending = [p for p in pending if not outcomes[p.slot_id].ok]
-            if not pending:
-                break
-        return [outcomes[p.slot_id] for p in plans]
+        work = _GenerationWork(self, shared_prefix(self.pack, exemplars), len(exemplars), round_)
+        items = [WorkItem(key=p.slot_id, payload=p) for p in plans]
+        for item in items:
+            work.outcomes[item.key] = SlotOutcome(slot_id=item.key)
+        dispatcher = self.pool.dispatcher(max_attempts=self.settings.max_attempts, on_sample=self._on_sample)
+        dispatcher.run_sync(work, items)
+        return [work.outcomes[p.slot_id] for p in plans]
 
-    def _call_failed(self, backend: LLMBackend) -> None:
-        self.stats.record_error()
-        self.pool.report_failure(backend.info.node_id)
+    def emit(self, outcome: SlotOutcome) -> None:
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
 
-    def _turn_by_turn(
-        self,
-        backend: LLMBackend,
-        plan: ConversationPlan,
-        outcome: SlotOutcome,
-        prefix: str,
-        n_exemplars: int,
-        attempt: int,
-        round_: int,
-    ) -> None:
-        where = f"attempt {attempt} on {backend.info.node_id}"
+
+class _GenerationWork:
+    """The dispatcher's work source: conversation plans, shaped into units by each node's prompt style."""
+
+    def __init__(self, generator: TranscriptGenerator, prefix: str, n_exemplars: int, round_: int):
+        self.generator = generator
+        self.prefix = prefix
+        self.n_exemplars = n_exemplars
+        self.round_ = round_
+        self.outcomes: dict[str, SlotOutcome] = {}
+
+    def take(self, node: NodeRuntime, ready: list[WorkItem]) -> list[WorkItem]:
+        if node.spec.resolved_prompt_style == "completion":
+            return ready[:1]
+        plans: list[ConversationPlan] = [i.payload for i in ready[:MAX_BATCH_CANDIDATES]]
+        backend = self.generator.pool.backend(node.node_id)
+        prompt_tokens = backend.count_tokens(str(build_messages(self.generator.pack, plans[:1])))
+        return ready[: batch_size(plans, node.token_budget(), prompt_tokens)]
+
+    def run(self, backend: LLMBackend, node: NodeRuntime, items: list[WorkItem]) -> list[ItemResult]:
+        stats = self.generator.stats
         try:
-            outcome.transcript = write_conversation(
+            if node.spec.resolved_prompt_style == "completion":
+                return [self._conversation(backend, items[0])]
+            return self._batch(backend, items)
+        except LLMCallError:
+            stats.record_error()
+            raise
+
+    def _conversation(self, backend: LLMBackend, item: WorkItem) -> ItemResult:
+        try:
+            transcript = write_conversation(
                 backend,
-                prefix,
-                n_exemplars + 1,
-                plan,
-                attempt=attempt,
-                round_=round_,
-                stats=self.stats,
-                settings=self.settings.turn_by_turn,
+                self.prefix,
+                self.n_exemplars + 1,
+                item.payload,
+                attempt=item.attempts,
+                round_=self.round_,
+                stats=self.generator.stats,
+                settings=self.generator.settings.turn_by_turn,
             )
         except GenerationFailed as exc:
-            outcome.failures.append(f"{where}: {exc}")
-        except LLMCallError as exc:
-            outcome.failures.append(f"{where}: LLM call failed: {exc}")
-            self._call_failed(backend)
+            return ItemResult(failure=str(exc))
+        return ItemResult(value=transcript)
 
-    def _json_batch(
-        self,
-        backend: LLMBackend,
-        batch: list[ConversationPlan],
-        outcomes: dict[str, SlotOutcome],
-        attempt: int,
-        round_: int,
-    ) -> None:
-        where = f"attempt {attempt} on {backend.info.node_id}"
-        try:
-            results = write_batch(backend, self.pack, batch, attempt=attempt, round_=round_, stats=self.stats)
-        except LLMCallError as exc:
-            for plan in batch:
-                outcomes[plan.slot_id].failures.append(f"{where}: LLM call failed: {exc}")
-            self._call_failed(backend)
-            return
-        for result in results:
-            outcome = outcomes[result.slot_id]
+    def _batch(self, backend: LLMBackend, items: list[WorkItem]) -> list[ItemResult]:
+        plans = [i.payload for i in items]
+        results = write_batch(
+            backend,
+            self.generator.pack,
+            plans,
+            attempt=max(i.attempts for i in items),
+            round_=self.round_,
+            stats=self.generator.stats,
+        )
+        by_slot = {r.slot_id: r for r in results}
+        out: list[ItemResult] = []
+        for item in items:
+            result = by_slot[item.key]
             if result.transcript is not None:
-                outcome.transcript = result.transcript
-            outcome.failures.extend(f"{where}: {f}" for f in result.failures)
+                out.append(ItemResult(value=result.transcript))
+            else:
+                out.append(ItemResult(failure="; ".join(result.failures) or "no transcript in the batch"))
+        return out
+
+    def on_success(self, item: WorkItem, node_id: str, value: Any) -> None:
+        outcome = self.outcomes[item.key]
+        outcome.transcript = value
+        self.generator.emit(outcome)
+
+    def on_failure(self, item: WorkItem, node_id: str, reason: str, final: bool) -> None:
+        outcome = self.outcomes[item.key]
+        outcome.failures.append(f"attempt {item.attempts} on {node_id}: {reason}")
+        if final:
+            self.generator.emit(outcome)

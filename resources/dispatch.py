@@ -1,0 +1,334 @@
+"""Dispatch: units of work run concurrently across the pool's nodes, each item ending exactly once.
+
+An asyncio loop owns all decisions; the (blocking) LLM calls run in worker threads. Whenever a node has
+room under its adaptive concurrency limit, the loop ranks the nodes (resources/scoring.py), picks one by
+power-of-two-choices among those with room, and asks the ``WorkSource`` for a unit for that node (one
+conversation pinned to it for its whole length, or a JSON batch sized for it). Then:
+
+- success: the circuit breaker hears it; each item is done, or failed on content (a degenerate turn, a
+  malformed conversation) and retried while it has attempts left;
+- a failed call (``LLMCallError``): the circuit breaker and, for 429 / 503 / timeouts, the concurrency
+  limit hear it; ``Retry-After`` cools the node down; each item is retried on another eligible node at
+  once, or, when every eligible node has had it, after a backoff of base x 1, 2, 4, 8 s plus jitter (never
+  shorter than the Retry-After); every retry must fit the retry budget, else the item fails with the reason;
+- every attempt is aggregated into per-node performance windows, handed to ``on_sample``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from resources.llm_backend import LLMBackend, LLMCallError
+from resources.node_choice import StepRequirements
+from resources.node_runtime import NodeRuntime
+from resources.observed_backend import ObservedBackend
+from resources.performance_window import PerformanceSample
+from resources.retry_budget import RetryBudget
+from resources.scoring import ANY_STEP, choose
+
+if TYPE_CHECKING:
+    from resources.node_pool import NodePool
+
+MAX_WORKER_THREADS = 64
+
+
+@dataclass(eq=False)
+class WorkItem:
+    """One thing that must end in exactly one outcome (a conversation slot, a request)."""
+
+    key: str
+    payload: Any
+    attempts: int = 0
+    node_failures: int = 0
+    tried: set[str] = field(default_factory=set)
+    not_before: float = 0.0
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What a unit did for one of its items: ``value`` on success, else the ``failure`` reason."""
+
+    value: Any = None
+    failure: str | None = None
+
+
+class WorkSource(Protocol):
+    def take(self, node: NodeRuntime, ready: list[WorkItem]) -> list[WorkItem]:
+        """The items (at least one, or none) to send to ``node`` now, chosen from ``ready``."""
+
+    def run(self, backend: LLMBackend, node: NodeRuntime, items: list[WorkItem]) -> list[ItemResult]:
+        """Run one unit on the node (in a worker thread); one result per item, in order. A failed call
+        raises LLMCallError for the whole unit."""
+
+    def on_success(self, item: WorkItem, node_id: str, value: Any) -> None: ...
+
+    def on_failure(self, item: WorkItem, node_id: str, reason: str, final: bool) -> None: ...
+
+
+@dataclass
+class DispatchStats:
+    units_by_node: Counter[str] = field(default_factory=Counter)
+    items_done: int = 0
+    items_failed: int = 0
+    node_failures: int = 0
+    content_failures: int = 0
+    retries_rerouted: int = 0
+    retries_backed_off: int = 0
+    retries_refused: int = 0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        pool: NodePool,
+        *,
+        max_attempts: int = 3,
+        requirements: StepRequirements = ANY_STEP,
+        on_sample: Callable[[PerformanceSample], None] | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        self.pool = pool
+        self.max_attempts = max_attempts
+        self.requirements = requirements
+        self.on_sample = on_sample
+        self.rng = rng or random.Random(pool.seed)
+        self.clock = clock
+        self.budget = RetryBudget(pool.retry_budget_settings, clock=clock)
+        self.stats = DispatchStats()
+        self._unexpected: BaseException | None = None
+
+    # ---- entry points ---------------------------------------------------------------------------------
+    def run_sync(self, source: WorkSource, items: list[WorkItem]) -> DispatchStats:
+        return asyncio.run(self.run(source, items))
+
+    async def run(self, source: WorkSource, items: list[WorkItem]) -> DispatchStats:
+        """Run every item to exactly one final outcome (reported to ``source``)."""
+        loop = asyncio.get_running_loop()
+        workers = min(
+            MAX_WORKER_THREADS, max(1, sum(r.spec.concurrency_bounds[1] for r in self.pool.runtimes()))
+        )
+        pending = list(items)
+        for _ in pending:
+            self.budget.record_request()
+        running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]] = {}
+        starved_since: float | None = None
+        refreshing: Future[None] | None = None
+        last_refresh = self.clock()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor:
+            while pending or running:
+                now = self.clock()
+                if refreshing is None and now - last_refresh >= self.pool.refresh_interval_s:
+                    refreshing = executor.submit(self.pool.refresh, force=True, probe_servers=True)
+                    last_refresh = now
+                if refreshing is not None and refreshing.done():
+                    refreshing.result()
+                    refreshing = None
+                started = self._start_ready(source, pending, running, loop, executor)
+                self._flush_samples(force=False)
+                if not running and pending and not started:
+                    starved_since = self._check_starved(source, pending, starved_since)
+                else:
+                    starved_since = None
+                timeout = self._next_wake(pending)
+                if running:
+                    done, _ = await asyncio.wait(
+                        list(running), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for future in done:
+                        node, unit = running.pop(future)
+                        self._settle(source, node, unit, future, pending)
+                else:
+                    await asyncio.sleep(timeout)
+            if refreshing is not None:
+                refreshing.result()
+        self._flush_samples(force=True)
+        if self._unexpected is not None:
+            raise self._unexpected
+        return self.stats
+
+    # ---- scheduling -----------------------------------------------------------------------------------
+    def _next_wake(self, pending: list[WorkItem]) -> float:
+        now = self.clock()
+        waits = [i.not_before - now for i in pending if i.not_before > now]
+        soonest = min(waits) if waits else self.pool.refresh_interval_s
+        return min(max(0.005, soonest), self.pool.refresh_interval_s, 0.25)
+
+    def _start_ready(
+        self,
+        source: WorkSource,
+        pending: list[WorkItem],
+        running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]],
+        loop: asyncio.AbstractEventLoop,
+        executor: ThreadPoolExecutor,
+    ) -> int:
+        started = 0
+        limits = self.pool.thermal_limits
+        while True:
+            now = self.clock()
+            ready = [i for i in pending if i.not_before <= now]
+            if not ready:
+                return started
+            ranked = self.pool.rank_nodes(self.requirements, refresh=False)
+            eligible = {r.node_id for r in ranked if r.eligible}
+            open_nodes = [
+                r for r in ranked if r.eligible and self.pool.runtime(r.node_id).has_capacity(limits)
+            ]
+            launched = False
+            while open_nodes and not launched:
+                pick = choose(open_nodes, self.rng)
+                assert pick is not None
+                open_nodes.remove(pick)
+                node = self.pool.runtime(pick.node_id)
+                candidates = [i for i in ready if node.node_id not in i.tried or eligible <= i.tried]
+                if not candidates or not node.circuit.try_acquire():
+                    continue
+                unit = source.take(node, candidates)
+                if not unit:
+                    node.circuit.release_probe()
+                    continue
+                unit_ids = {id(i) for i in unit}
+                pending[:] = [i for i in pending if id(i) not in unit_ids]
+                for item in unit:
+                    item.attempts += 1
+                node.started()
+                self.stats.units_by_node[node.node_id] += 1
+                future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
+                running[future] = (node, unit)
+                started += 1
+                launched = True
+            if not launched:
+                return started
+
+    def _run_unit(self, source: WorkSource, node: NodeRuntime, unit: list[WorkItem]) -> list[ItemResult]:
+        backend = ObservedBackend(self.pool.backend(node.node_id), node)
+        return source.run(backend, node, unit)
+
+    def _check_starved(
+        self, source: WorkSource, pending: list[WorkItem], since: float | None
+    ) -> float | None:
+        """Ready work, nothing running, no node takes it: wait up to no_node_wait_s, then fail it."""
+        now = self.clock()
+        if not any(i.not_before <= now for i in pending):
+            return None
+        if since is None:
+            return now
+        if now - since < self.pool.no_node_wait_s:
+            return since
+        ranked = self.pool.rank_nodes(self.requirements, refresh=False)
+        why = "; ".join(f"{r.node_id}: {r.excluded_because or 'no room'}" for r in ranked) or "no nodes"
+        reason = f"no eligible node for {self.pool.no_node_wait_s:g} s ({why})"
+        for item in [i for i in pending if i.not_before <= now]:
+            pending.remove(item)
+            self.stats.items_failed += 1
+            source.on_failure(item, "-", reason, True)
+        return None
+
+    # ---- outcomes -------------------------------------------------------------------------------------
+    def _settle(
+        self,
+        source: WorkSource,
+        node: NodeRuntime,
+        unit: list[WorkItem],
+        future: asyncio.Future[list[ItemResult]],
+        pending: list[WorkItem],
+    ) -> None:
+        node.finished()
+        try:
+            results = future.result()
+        except LLMCallError as exc:
+            self._call_failed(source, node, unit, exc, pending)
+            return
+        except Exception as exc:  # a bug, not a node failure: every item still gets its outcome, then raise
+            node.circuit.release_probe()
+            self._unexpected = self._unexpected or exc
+            for item in unit:
+                self.stats.items_failed += 1
+                source.on_failure(item, node.node_id, f"internal error: {type(exc).__name__}: {exc}", True)
+            return
+        node.circuit.record_success()
+        if len(results) != len(unit):
+            raise RuntimeError(f"work source returned {len(results)} results for {len(unit)} items")
+        for item, result in zip(unit, results, strict=True):
+            if result.failure is None:
+                self.stats.items_done += 1
+                source.on_success(item, node.node_id, result.value)
+                continue
+            self.stats.content_failures += 1
+            final = item.attempts >= self.max_attempts
+            if final:
+                self.stats.items_failed += 1
+            source.on_failure(item, node.node_id, result.failure, final)
+            if not final:
+                item.not_before = self.clock()
+                pending.append(item)
+
+    def _call_failed(
+        self,
+        source: WorkSource,
+        node: NodeRuntime,
+        unit: list[WorkItem],
+        exc: LLMCallError,
+        pending: list[WorkItem],
+    ) -> None:
+        self.stats.node_failures += 1
+        if exc.retryable:
+            node.circuit.record_failure(str(exc))
+        else:
+            node.circuit.record_success()  # it answered; it refused this request (e.g. HTTP 400)
+        if exc.overload:
+            node.concurrency.overload(f"HTTP {exc.status}" if exc.status else "timeout")
+        if exc.retry_after:
+            node.cool_down(exc.retry_after, f"Retry-After {exc.retry_after:g} s with HTTP {exc.status}")
+        for item in unit:
+            item.tried.add(node.node_id)
+            item.node_failures += 1
+            reason = f"LLM call failed: {exc}"
+            final = item.attempts >= self.max_attempts
+            if not final and not self.budget.try_spend():
+                final = True
+                self.stats.retries_refused += 1
+                reason += (
+                    f"; not retried: retry budget exhausted ({self.budget.allowance()} retries per "
+                    f"{self.budget.settings.window_s:g} s, {self.budget.settings.ratio:.0%} of requests)"
+                )
+            if final:
+                self.stats.items_failed += 1
+            source.on_failure(item, node.node_id, reason, final)
+            if not final:
+                self._schedule_retry(item, exc.retry_after)
+                pending.append(item)
+
+    def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> None:
+        ranked = self.pool.rank_nodes(self.requirements, refresh=False)
+        untried = [r for r in ranked if r.eligible and r.node_id not in item.tried]
+        now = self.clock()
+        if untried:
+            self.stats.retries_rerouted += 1
+            item.not_before = now
+            return
+        self.stats.retries_backed_off += 1
+        base = self.pool.backoff_base_s
+        delay = min(self.pool.backoff_max_s, base * 2 ** (item.node_failures - 1))
+        delay += self.rng.uniform(0, base / 2)
+        item.not_before = now + max(delay, retry_after or 0.0)
+
+    def _flush_samples(self, *, force: bool) -> None:
+        if self.on_sample is None:
+            return
+        limits = self.pool.thermal_limits
+        for node in self.pool.runtimes():
+            if force or node.window.due(self.pool.performance_window_s):
+                waiting = node.signals.backend_waiting if node.signals else 0
+                sample = node.window.close(node.limit(limits), node.in_flight + waiting)
+                if sample is not None:
+                    self.on_sample(sample)

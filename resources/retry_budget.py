@@ -1,0 +1,68 @@
+"""A retry budget: retries may be at most ``ratio`` of the requests of the last ``window_s`` seconds
+(plus a small floor), so that during an outage retries cannot multiply the load on the fleet.
+
+Like Envoy's ``retry_budget`` and tower's ``Budget``: each first attempt deposits, each retry withdraws;
+a retry the budget refuses is not sent, and its work item ends failed with the reason.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetryBudgetSettings:
+    ratio: float = 0.2
+    min_retries: int = 3  # always allowed per window, so a quiet pool can still retry
+    window_s: float = 10.0
+
+
+class RetryBudget:
+    def __init__(
+        self,
+        settings: RetryBudgetSettings = RetryBudgetSettings(),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if not 0.0 <= settings.ratio <= 1.0:
+            raise ValueError(f"retry budget ratio must be in [0, 1], got {settings.ratio}")
+        self.settings = settings
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._requests: deque[float] = deque()
+        self._retries: deque[float] = deque()
+        self.refused = 0
+        self.spent = 0
+
+    def _trim(self, now: float) -> None:
+        for q in (self._requests, self._retries):
+            while q and now - q[0] > self.settings.window_s:
+                q.popleft()
+
+    def record_request(self) -> None:
+        with self._lock:
+            self._requests.append(self._clock())
+
+    def allowance(self) -> int:
+        with self._lock:
+            self._trim(self._clock())
+            return self._allowance()
+
+    def _allowance(self) -> int:
+        return max(self.settings.min_retries, int(self.settings.ratio * len(self._requests)))
+
+    def try_spend(self) -> bool:
+        """True (and counted) when one more retry fits in the budget now."""
+        with self._lock:
+            now = self._clock()
+            self._trim(now)
+            if len(self._retries) >= self._allowance():
+                self.refused += 1
+                return False
+            self._retries.append(now)
+            self.spent += 1
+            return True
