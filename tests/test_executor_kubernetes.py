@@ -26,23 +26,15 @@ from dagster._core.test_utils import create_run_for_test, instance_for_test
 from dagster._grpc.types import ExecuteStepArgs
 from dagster_k8s.container_context import K8sContainerContext
 from dagster_k8s.executor import K8sStepHandler
-from executor_jobs import FLEET_ENV, fleet_routing_executor
+from executor_fleet import install_fleet
 
 from executors.k8s_step_handler import NodeRoutingK8sStepHandler
-from executors.node_routing_config import NODE_ROUTING_CONFIG_SCHEMA
+from executors.node_ranker import PoolNodeRanker
+from executors.node_routing import node_routing_executor
+from executors.node_routing_config import NODE_ROUTING_CONFIG_SCHEMA, NodeRoutingSettings
+from executors.step_router import StepRouter
+from resources.node_controls import NodeControls
 
-FLEET = {
-    "nodes": [
-        {"id": "chat-box", "score": 0.6, "capabilities": ["chat_json"]},  # outside the cluster
-        {
-            "id": "gpu-cool",
-            "score": 0.9,
-            "capabilities": ["chat_json"],
-            "gpu": True,
-            "kubernetes_node": "k8s-gpu-1",
-        },
-    ]
-}
 KUBECONFIG = {
     "apiVersion": "v1",
     "kind": "Config",
@@ -82,15 +74,12 @@ class AbsentCluster:
 
 
 @pytest.fixture
-def kubeconfig(tmp_path: Path, project_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    fleet = project_home / "fleet.yaml"
-    fleet.write_text(yaml.safe_dump(FLEET))
-    monkeypatch.setenv(FLEET_ENV, str(fleet))
-    nodes = project_home / "nodes.yaml"
-    nodes.write_text(
-        yaml.safe_dump({"nodes": [{"id": n["id"], "backend": "llama_cpp"} for n in FLEET["nodes"]]})
-    )
-    monkeypatch.setenv("TRANSCRIPTS_NODES_FILE", str(nodes))
+def controls(project_home: Path, monkeypatch: pytest.MonkeyPatch) -> NodeControls:
+    return NodeControls(install_fleet(project_home, monkeypatch))
+
+
+@pytest.fixture
+def kubeconfig(tmp_path: Path, controls: NodeControls) -> str:
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(KUBECONFIG))
     return str(path)
@@ -115,9 +104,9 @@ def executor_config(kubeconfig: str, **kubernetes_settings: Any) -> dict[str, An
 
 def handler_context(instance: DagsterInstance, step_key: str, config: dict[str, Any]) -> StepHandlerContext:
     job = reconstructable(executor_jobs.routed_job)
-    executor = fleet_routing_executor.executor_creation_fn(  # type: ignore[misc]
+    executor = node_routing_executor.executor_creation_fn(  # type: ignore[misc]
         InitExecutorContext(
-            job=job, executor_def=fleet_routing_executor, executor_config=config, instance=instance
+            job=job, executor_def=node_routing_executor, executor_config=config, instance=instance
         )
     )
     run = create_run_for_test(instance, job_name="routed_job", job_code_origin=job.get_python_origin())
@@ -146,12 +135,9 @@ def handler_context(instance: DagsterInstance, step_key: str, config: dict[str, 
 def routing_handler(
     instance: DagsterInstance, config: dict[str, Any], api: AbsentCluster
 ) -> NodeRoutingK8sStepHandler:
-    """The executor's own handler, rebuilt around the recording batch API."""
-    from executors.node_routing_config import NodeRoutingSettings
-    from executors.step_router import StepRouter
-
+    """The executor's handler with its default ranking (the job's NodePool), around the absent cluster."""
     settings = NodeRoutingSettings.from_config(config)
-    ranker = executor_jobs.fleet_ranker(None)  # type: ignore[arg-type]
+    ranker = PoolNodeRanker.for_job(executor_jobs.routed_job)
     return NodeRoutingK8sStepHandler(
         StepRouter(ranker), settings.kubernetes, None, k8s_client_batch_api=api, k8s_client_core_api=api
     )
@@ -179,10 +165,10 @@ def test_the_gpu_step_job_is_pinned_to_its_kubernetes_node_with_a_gpu_limit(kube
     assert container.image == "ghcr.io/example/transcript-foundry:1"
     assert container.resources.limits == {"nvidia.com/gpu": "1"}
     env = env_of(job)
-    assert env["TRANSCRIPTS_PINNED_NODE"] == "gpu-cool"
+    assert env["TRANSCRIPTS_PINNED_NODE"] == "gpu-fast"
     assert env["DAGSTER_RUN_STEP_KEY"] == "needs_gpu"
     assert "DAGSTER_COMPRESSED_EXECUTE_STEP_ARGS" in env
-    assert job.spec.template.metadata.labels["transcripts/node"] == "gpu-cool"
+    assert job.spec.template.metadata.labels["transcripts/node"] == "gpu-fast"
     assert container.args[-2:] == ["api", "execute_step"]
 
     # What goes over the wire: the Kubernetes API's camelCase JSON.
@@ -194,7 +180,7 @@ def test_the_gpu_step_job_is_pinned_to_its_kubernetes_node_with_a_gpu_limit(kube
         context.execute_step_args.run_id, of_type=DagsterEventType.STEP_WORKER_STARTING
     )
     meta = starting[0].dagster_event.engine_event_data.metadata
-    assert meta["node"].value == "gpu-cool"
+    assert meta["node"].value == "gpu-fast"
     assert meta["kubernetes_node"].value == "k8s-gpu-1"
     assert meta["Kubernetes Job name"].value == job.metadata.name
 
@@ -220,16 +206,21 @@ def test_node_affinity_instead_of_a_selector(kubeconfig: str) -> None:
     assert pod.containers[0].resources.limits == {"amd.com/gpu": "1"}
 
 
-def test_a_step_for_a_node_outside_the_cluster_runs_anywhere_without_a_gpu(kubeconfig: str) -> None:
+def test_a_step_for_a_node_outside_the_cluster_runs_anywhere_without_a_gpu(
+    kubeconfig: str, controls: NodeControls
+) -> None:
+    for node_id in ("gpu-fast", "gpu-slow"):  # the in-cluster nodes; "chat" runs outside the cluster
+        controls.set(node_id, paused=True, reason="maintenance", source="operator")
     instance = DagsterInstance.get()
     config = executor_config(kubeconfig)
     handler = routing_handler(instance, config, AbsentCluster())
     context = handler_context(instance, "needs_chat", config)
-    placement = handler._router.place(context)
-    assert placement.node.node_id == "gpu-cool"  # the best chat_json node, here also the GPU one
+    assert handler._router.place(context).node.node_id == "chat"
     job, _ = handler.build_step_job(context)
-    assert job.spec.template.spec.node_selector == {"kubernetes.io/hostname": "k8s-gpu-1"}
-    assert not (job.spec.template.spec.containers[0].resources.limits or {})  # needs_chat needs no GPU
+    pod = job.spec.template.spec
+    assert not pod.node_selector and not pod.affinity
+    assert not (pod.containers[0].resources.limits or {})
+    assert env_of(job)["TRANSCRIPTS_PINNED_NODE"] == "chat"
 
 
 def test_health_and_termination_go_to_the_step_job(kubeconfig: str) -> None:

@@ -19,48 +19,31 @@ import psutil
 import pytest
 import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, execute_job, reconstructable
-from executor_jobs import FLEET_ENV
+from executor_fleet import install_fleet
+
+from resources.node_choice import StepRequirements
+from resources.node_controls import NodeControls
+from resources.node_pool import NodePool
 
 ROOT = Path(__file__).resolve().parents[1]
-
-NODES = {
-    "nodes": [
-        {"id": "cpu-box", "backend": "openai_compatible", "url": "http://127.0.0.1:9/v1", "model": "m"},
-        {"id": "chat-box", "backend": "openai_compatible", "url": "http://127.0.0.1:9/v1", "model": "m"},
-        {"id": "gpu-hot", "backend": "openai_compatible", "url": "http://127.0.0.1:9/v1", "model": "m"},
-        {"id": "gpu-cool", "backend": "openai_compatible", "url": "http://127.0.0.1:9/v1", "model": "m"},
-    ]
-}
-FLEET = {
-    "nodes": [
-        {"id": "cpu-box", "score": 0.95, "capabilities": []},
-        {"id": "chat-box", "score": 0.60, "capabilities": ["chat_json"]},
-        {"id": "gpu-hot", "score": 0.20, "capabilities": ["chat_json"], "gpu": True},
-        {"id": "gpu-cool", "score": 0.90, "capabilities": ["chat_json"], "gpu": True, "paused": False},
-    ]
-}
 FAST = {"execution": {"config": {"poll_interval_seconds": 0.2, "health_check_interval_seconds": 1}}}
 
 
 @pytest.fixture
-def fleet(project_home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    nodes_file = project_home / "nodes.yaml"
-    nodes_file.write_text(yaml.safe_dump(NODES))
-    monkeypatch.setenv("TRANSCRIPTS_NODES_FILE", str(nodes_file))
-    monkeypatch.delenv("TRANSCRIPTS_PINNED_NODE", raising=False)
+def controls(project_home: Path, monkeypatch: pytest.MonkeyPatch) -> NodeControls:
+    engine = install_fleet(project_home, monkeypatch)
     # Step subprocesses import executor_jobs by module name, as pytest did.
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(ROOT / "tests"), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    path = os.pathsep.join([str(ROOT / "tests"), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    monkeypatch.setenv("PYTHONPATH", path)
+    return NodeControls(engine)
+
+
+def pool_ranking(requirements: StepRequirements) -> list[Any]:
+    """What the pool itself ranks, for comparison with what the executor chose."""
+    pool = NodePool(
+        nodes_file=os.environ["TRANSCRIPTS_NODES_FILE"], state_url=os.environ["TRANSCRIPTS_STATE_URL"]
     )
-    fleet = {"nodes": [dict(n) for n in FLEET["nodes"]]}
-    write_fleet(project_home, fleet, monkeypatch)
-    return fleet
-
-
-def write_fleet(home: Path, fleet: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    path = home / "fleet.yaml"
-    path.write_text(yaml.safe_dump(fleet))
-    monkeypatch.setenv(FLEET_ENV, str(path))
+    return pool.rank_nodes(requirements)
 
 
 def step_events(instance: DagsterInstance, run_id: str, event_type: DagsterEventType) -> dict[str, Any]:
@@ -72,68 +55,72 @@ def step_events(instance: DagsterInstance, run_id: str, event_type: DagsterEvent
 
 
 @pytest.mark.slow
-def test_each_step_runs_pinned_to_the_best_eligible_node(fleet: dict[str, Any]) -> None:
+def test_each_step_runs_pinned_to_the_node_the_pool_ranks_best(controls: NodeControls) -> None:
     instance = DagsterInstance.get()
     with execute_job(reconstructable(executor_jobs.routed_job), instance, run_config=FAST) as result:
         assert result.success
         chat = result.output_for_node("needs_chat")
         gpu = result.output_for_node("needs_gpu")
-    # needs_chat: cpu-box scores best but lacks chat_json; gpu-cool (0.90) beats chat-box (0.60).
-    assert chat["pinned"] == "gpu-cool"
-    assert chat["pool_nodes"] == ["gpu-cool"]  # the pool inside the step process used only that node
-    # needs_gpu: only the GPU nodes qualify.
-    assert gpu["pinned"] == "gpu-cool"
-    assert chat["pid"] != os.getpid() and gpu["pid"] != chat["pid"]  # each step in its own process
+    # needs_chat: "plain" is fastest but lacks chat_json; gpu-fast outscores chat and gpu-slow.
+    best_chat = pool_ranking(StepRequirements(capabilities=("chat_json",)))[0]
+    assert best_chat.node_id == "gpu-fast"
+    assert chat["pinned"] == "gpu-fast"
+    assert chat["pool_nodes"] == ["gpu-fast"]  # the pool inside the step process used only that node
+    assert gpu["pinned"] == "gpu-fast" and gpu["pool_nodes"] == ["gpu-fast"]
+    assert len({os.getpid(), chat["pid"], gpu["pid"]}) == 3  # each step in its own process
 
     starting = step_events(instance, result.run_id, DagsterEventType.STEP_WORKER_STARTING)
     meta = starting["needs_chat"].engine_event_data.metadata
-    assert meta["node"].value == "gpu-cool"
-    assert meta["score"].value == pytest.approx(0.90)
-    assert meta["score_components"].value == {"thermal": 0.90, "queue": 1.0}
+    assert meta["node"].value == "gpu-fast"
+    assert meta["score"].value == pytest.approx(best_chat.score)
+    assert meta["score_components"].value == pytest.approx(best_chat.components)
+    assert set(meta["score_components"].value) == {"thermal", "queue", "capability", "history"}
+    assert meta["kubernetes_node"].value == "k8s-gpu-1"
     assert "capabilities chat_json" in meta["requirements"].value
-    assert "| cpu-box | 0.950 | no | lacks chat_json |" in meta["ranking"].value
-    assert "step needs_chat → node gpu-cool" in starting["needs_chat"].message
+    assert "| plain | 0.000 | no | lacks capability chat_json |" in meta["ranking"].value
+    assert "step needs_chat → node gpu-fast" in starting["needs_chat"].message
 
 
 @pytest.mark.slow
-def test_a_paused_node_loses_the_step_to_the_next_best(
-    fleet: dict[str, Any], project_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fleet["nodes"][3]["paused"] = True  # gpu-cool
-    write_fleet(project_home, fleet, monkeypatch)
+def test_a_paused_node_loses_its_steps_to_the_next_best(controls: NodeControls) -> None:
+    controls.set("gpu-fast", paused=True, reason="GPU 93 C", source="thermal_guard")
     instance = DagsterInstance.get()
     with execute_job(reconstructable(executor_jobs.routed_job), instance, run_config=FAST) as result:
         assert result.success
-        assert result.output_for_node("needs_chat")["pinned"] == "chat-box"
+        chat = result.output_for_node("needs_chat")
         gpu = result.output_for_node("needs_gpu")
-    assert gpu == {**gpu, "pinned": "gpu-hot", "pool_nodes": ["gpu-hot"]}
+    assert (chat["pinned"], chat["pool_nodes"]) == ("chat", ["chat"])
+    assert (gpu["pinned"], gpu["pool_nodes"]) == ("gpu-slow", ["gpu-slow"])
+    ranking = step_events(instance, result.run_id, DagsterEventType.STEP_WORKER_STARTING)["needs_gpu"]
+    assert "| gpu-fast | 0.000 | no | paused by thermal_guard: GPU 93 C |" in (
+        ranking.engine_event_data.metadata["ranking"].value
+    )
 
 
-def test_a_step_no_node_can_take_fails_with_every_reason(
-    fleet: dict[str, Any], project_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for node in fleet["nodes"]:
-        node["paused"] = node["id"] != "cpu-box"
-    write_fleet(project_home, fleet, monkeypatch)
+def test_a_step_no_node_can_take_fails_alone_with_every_reason(controls: NodeControls) -> None:
+    for node_id in ("chat", "gpu-fast", "gpu-slow"):
+        controls.set(node_id, paused=True, reason="someone is gaming", source="activity")
     instance = DagsterInstance.get()
     with execute_job(reconstructable(executor_jobs.routed_job), instance, run_config=FAST) as result:
         assert not result.success
         failure = step_events(instance, result.run_id, DagsterEventType.STEP_FAILURE)["needs_chat"]
     message = failure.step_failure_data.error.message
-    assert "no node can run it now" in message
-    assert "cpu-box: lacks chat_json" in message and "gpu-cool: paused" in message
+    assert "step 'needs_chat' needs capabilities chat_json, and no node can run it now" in message
+    assert "plain: lacks capability chat_json" in message
+    assert "gpu-fast: paused by activity: someone is gaming" in message
     assert not step_events(instance, result.run_id, DagsterEventType.STEP_WORKER_STARTING)  # nothing launched
 
 
 @pytest.mark.slow
-def test_a_killed_step_worker_fails_its_health_check(fleet: dict[str, Any]) -> None:
+def test_a_killed_step_worker_fails_its_health_check(controls: NodeControls) -> None:
     instance = DagsterInstance.get()
     with execute_job(reconstructable(executor_jobs.killed_job), instance, run_config=FAST) as result:
         assert not result.success
         failure = step_events(instance, result.run_id, DagsterEventType.STEP_FAILURE)["killed_by_the_kernel"]
     message = failure.step_failure_data.error.message
     assert "failed health check" in message
-    assert "was killed by SIGKILL on node cpu-box before reporting a result" in message
+    best = pool_ranking(StepRequirements())[0].node_id
+    assert f"was killed by SIGKILL on node {best} before reporting a result" in message
 
 
 def wait_for(predicate: Any, timeout: float, what: str, log: Path | None = None) -> Any:
@@ -148,7 +135,7 @@ def wait_for(predicate: Any, timeout: float, what: str, log: Path | None = None)
 
 
 @pytest.mark.slow
-def test_interrupting_the_run_terminates_the_step_worker(fleet: dict[str, Any], tmp_path: Path) -> None:
+def test_interrupting_the_run_terminates_the_step_worker(controls: NodeControls, tmp_path: Path) -> None:
     """`dagster job execute` with the executor; SIGINT to it must reach the running step's subprocess."""
     log_path = tmp_path / "job.log"
     log = log_path.open("w")
