@@ -136,6 +136,47 @@ node_events = Table(
     Column("reason", Text, nullable=True),
 )
 
+# ---- settings, request sources, alerts (v7) ------------------------------------------------------------
+settings_table = Table(
+    "settings",
+    metadata,
+    Column("key", String(255), primary_key=True),  # dotted: thermal.cpu_throttle_c, profiles.<host>.x.y
+    Column("value", Text, nullable=False),  # the value as typed; for a secret, its Fernet token
+    Column("secret", Integer, nullable=False, default=0),  # 1: value is encrypted, shown masked
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+request_sources = Table(
+    "request_sources",
+    metadata,
+    Column("request_id", String(64), ForeignKey("requests.request_id"), primary_key=True),
+    Column("source", String(16), nullable=False),  # cli | inbox | generate | api
+    Column("origin", Text, nullable=True),  # the inbox file name, or who submitted it
+    Column("submitted_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+)
+
+# Each sensor's (and the operator's) own restriction of a node; the effective control in node_controls is
+# the most restrictive of them (resources/node_restrictions.py).
+node_restrictions = Table(
+    "node_restrictions",
+    metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("source", String(64), primary_key=True),  # thermal_guard | activity | operator ...
+    Column("state", String(32), nullable=False),  # normal | throttled | paused
+    Column("throttle_factor", Float, nullable=False, default=1.0),
+    Column("reason", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+alert_log = Table(
+    "alert_log",
+    metadata,
+    Column("alert_key", String(255), primary_key=True),  # what the alert is about (deduplication key)
+    Column("last_sent_at", DateTime(timezone=True), nullable=False),
+    Column("suppressed", Integer, nullable=False, default=0),  # repeats swallowed by the cooldown since
+    Column("last_message", Text, nullable=True),
+)
+
 TERMINAL_STATES = ("accepted", "rejected_quality", "duplicate", "failed")
 IN_PROGRESS_STATES = ("planned", "generated", "passed")
 
@@ -148,7 +189,15 @@ def _v2_nodes(conn: Connection) -> None:
     metadata.create_all(conn, tables=[nodes, node_controls, node_events])
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1_initial), (2, _v2_nodes)]
+def _v7_settings_intake_alerts(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[settings_table, request_sources, node_restrictions, alert_log])
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (1, _v1_initial),
+    (2, _v2_nodes),
+    (7, _v7_settings_intake_alerts),
+]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 

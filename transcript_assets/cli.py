@@ -397,5 +397,11 @@ def domains(domains_dir: tuple[Path, ...]) -> None:
         click.echo(f"  caller types: {', '.join(pack.caller_types)}")
 
 
+from transcript_assets.config_command import config  # noqa: E402  (commands in their own modules)
+from transcript_assets.submit_command import submit  # noqa: E402
+
+main.add_command(submit)
+main.add_command(config)
+
 if __name__ == "__main__":
     main()

@@ -9,6 +9,8 @@ from io_managers.transcript_store import TranscriptStore
 from resources.ledger import Ledger
 from resources.node_pool import NodePool
 from resources.settings import project_paths
+from sensors.request_intake import build_request_intake_sensor
+from transcript_assets.intake_planner import planner_factory
 from transcript_assets.jobs import build_library_job, export_request_job, generate_shard_job
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
@@ -25,9 +27,14 @@ def build_resources() -> dict[str, object]:
     }
 
 
+request_intake_sensor = build_request_intake_sensor(
+    planner_factory(lambda: defs), [generate_shard_job, build_library_job, export_request_job]
+)
+
 defs = Definitions(
     assets=[raw_transcripts, scored_transcripts, transcript_library, *export_assets],
     jobs=[generate_shard_job, build_library_job, export_request_job],
     resources=build_resources(),
+    sensors=[request_intake_sensor],
     executor=node_routing_executor,  # dagster dev / daemon runs; execute_in_process stays in-process
 )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import Any
 from dagster import AssetKey, DagsterInstance, Definitions
 
 from resources.ledger import Ledger
+from resources.request_progress import next_shard_size, next_step, slot_budget
 from transcript_assets.conversation_plan import plan_conversation
 from transcript_assets.domain_pack import DomainPack
 from transcript_assets.export_formats import canonical_format
@@ -30,7 +30,6 @@ from transcript_assets.partitions import REQUESTS_PARTITION_NAME, SHARDS_PARTITI
 
 DEFAULT_SHARD_SIZE = 10
 DEFAULT_BUDGET_FACTOR = 3.0
-PRIOR_YIELD = 0.8  # expected accepted share of slots before any is known
 
 
 def _reason_key(state: str, reason: str) -> str:
@@ -84,6 +83,48 @@ def effective_seed(spec: JobSpec, request_id: str) -> int:
     return spec.seed if spec.seed is not None else int(request_id[1:9], 16) & 0x7FFFFFFF
 
 
+def submit_request(
+    ledger: Ledger, spec: JobSpec, request_text: str, out_dir: Path | None, *, status: str = "open"
+) -> tuple[str, bool]:
+    """Record the request in the ledger (``status`` when it is new); (request id, whether it was new)."""
+    request_id = request_id_for(spec, out_dir)
+    created = ledger.create_request(
+        request_id,
+        request_text,
+        spec.model_dump(mode="json"),
+        spec.count,
+        effective_seed(spec, request_id),
+        str(out_dir.resolve()) if out_dir else None,
+    )
+    if created and status != "open":
+        ledger.set_request_status(request_id, status)
+    return request_id, created
+
+
+def plan_shard(
+    ledger: Ledger, packs: dict[str, DomainPack], request_id: str, shard_size: int, budget_factor: float
+) -> str | None:
+    """Plan the next shard of a request in the ledger (its conversation plans); None when none is needed.
+
+    Sized by the yield seen so far, so little is generated past ``count``. The caller adds the Dagster
+    partition (in-process, or in a sensor's SensorResult).
+    """
+    request = ledger.get_request(request_id)
+    spec = JobSpec.model_validate(request.spec)
+    size = next_shard_size(ledger.state_counts(request_id), spec.count, budget_factor, shard_size)
+    if size <= 0:
+        return None
+    pack = packs[spec.domain]
+    next_index = ledger.next_slot_index(request_id)
+    key = shard_key(request_id, len(ledger.shard_keys(request_id)))
+    plans = [
+        plan_conversation(spec, pack, request_id, request.seed, i).model_dump(mode="json")
+        for i in range(next_index, next_index + size)
+    ]
+    ledger.add_shard(key, request_id, plans)
+    return key
+
+
 class RequestRunner:
     def __init__(
         self,
@@ -113,51 +154,17 @@ class RequestRunner:
 
     # ---- submission --------------------------------------------------------------------------------
     def submit(self, spec: JobSpec, request_text: str, out_dir: Path | None) -> str:
-        request_id = request_id_for(spec, out_dir)
-        self.ledger.create_request(
-            request_id,
-            request_text,
-            spec.model_dump(mode="json"),
-            spec.count,
-            effective_seed(spec, request_id),
-            str(out_dir.resolve()) if out_dir else None,
-        )
-        return request_id
+        return submit_request(self.ledger, spec, request_text, out_dir)[0]
 
     def slot_budget(self, count: int) -> int:
-        return max(count + 5, math.ceil(count * self.budget_factor))
+        return slot_budget(count, self.budget_factor)
 
     # ---- planning ----------------------------------------------------------------------------------
     def plan_next_shard(self, request_id: str) -> str | None:
         """Plan the next shard of a request (ledger + Dagster partition); None when no more is needed."""
-        request = self.ledger.get_request(request_id)
-        spec = JobSpec.model_validate(request.spec)
-        seed = request.seed
-        counts = self.ledger.state_counts(request_id)
-        good = counts["accepted"] + counts["passed"]  # passed: scored, waiting for the library
-        in_flight = counts["planned"] + counts["generated"]
-        planned_total = sum(counts.values())
-        done = good + counts["rejected_quality"] + counts["duplicate"] + counts["failed"]
-        observed = good / done if done >= 5 else PRIOR_YIELD
-        expected_yield = min(1.0, max(0.2, observed))
-        need = spec.count - good - math.floor(in_flight * expected_yield)
-        if need <= 0:
-            return None
-        budget_left = self.slot_budget(spec.count) - planned_total
-        slots_wanted = min(budget_left, math.ceil(need / expected_yield))
-        pack = self.packs[spec.domain]
-        # One shard at a time: the yield seen so far sizes the next one, so little is generated past count.
-        size = min(self.shard_size, slots_wanted)
-        if size <= 0:
-            return None
-        next_index = self.ledger.next_slot_index(request_id)
-        key = shard_key(request_id, len(self.ledger.shard_keys(request_id)))
-        plans = [
-            plan_conversation(spec, pack, request_id, seed, i).model_dump(mode="json")
-            for i in range(next_index, next_index + size)
-        ]
-        self.ledger.add_shard(key, request_id, plans)
-        self.instance.add_dynamic_partitions(SHARDS_PARTITION_NAME, [key])
+        key = plan_shard(self.ledger, self.packs, request_id, self.shard_size, self.budget_factor)
+        if key is not None:
+            self.instance.add_dynamic_partitions(SHARDS_PARTITION_NAME, [key])
         return key
 
     # ---- running -----------------------------------------------------------------------------------
@@ -205,32 +212,39 @@ class RequestRunner:
             shards_run += len(pending)
         while True:
             counts = self.ledger.state_counts(request_id)
-            if counts["accepted"] >= spec.count:
-                break
-            # Passed transcripts are folded into the library only when they could complete the request (or
-            # nothing more will be planned): one library run instead of one per shard. Dedup may still drop
-            # some, and the loop then tops up.
-            if counts["passed"] and counts["accepted"] + counts["passed"] >= spec.count:
+            size = next_shard_size(counts, spec.count, self.budget_factor, self.shard_size)
+            step = next_step(counts, spec.count, [], size)
+            if step.kind == "build_library":
                 self._execute("build_library")
                 continue
-            key = self.plan_next_shard(request_id)
+            key = self.plan_next_shard(request_id) if step.kind == "plan_shard" else None
             if key is None:
-                if counts["passed"]:
-                    self._execute("build_library")
-                    continue
                 break
             self._execute_shards([key])
             shards_run += 1
         formats = [canonical_format(f) for f in (formats or spec.formats)]
-        summary = self._finish(request_id, spec, started, shards_run, formats)
+        summary = self._finish(request_id, spec, time.perf_counter() - started, shards_run, formats)
         if summary.accepted:
             self.export(request_id, formats, mapping)
             summary.dagster_runs = list(self.runs)
+        self._write_summary(summary)
+        return summary
+
+    def finish(self, request_id: str) -> RequestSummary:
+        """Record the outcome of a request the sensors drove (its runs went through the daemon): status,
+        transcripts.jsonl and summary.json. Timings and rates are left at 0: its runs were not timed here."""
+        spec = JobSpec.model_validate(self.ledger.get_request(request_id).spec)
+        formats = [canonical_format(f) for f in spec.formats]
+        summary = self._finish(request_id, spec, 0.0, len(self.ledger.shard_keys(request_id)), formats)
+        self._write_summary(summary)
+        return summary
+
+    @staticmethod
+    def _write_summary(summary: RequestSummary) -> None:
         if "summary" in summary.paths:
             Path(summary.paths["summary"]).write_text(
                 json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8"
             )
-        return summary
 
     def export(self, request_id: str, formats: list[str], mapping: str | None = None) -> None:
         """Materialize the request's export assets for ``formats`` (one Dagster run)."""
@@ -247,7 +261,7 @@ class RequestRunner:
 
     # ---- reporting ---------------------------------------------------------------------------------
     def _finish(
-        self, request_id: str, spec: JobSpec, started: float, shards_run: int, formats: list[str]
+        self, request_id: str, spec: JobSpec, wall: float, shards_run: int, formats: list[str]
     ) -> RequestSummary:
         request = self.ledger.get_request(request_id)
         counts = self.ledger.state_counts(request_id)
@@ -274,7 +288,6 @@ class RequestRunner:
         accepted_tokens = sum(
             (r.transcript or {}).get("generation", {}).get("text_tokens", 0) for r in delivered
         )
-        wall = time.perf_counter() - started
         reasons: dict[str, int] = {}
         for r in all_rows:
             if r.state in ("rejected_quality", "failed") and r.reason:

@@ -1,0 +1,1 @@
+"""Sensors: thermal guard, activity (gaming / work hours / idle / presence), request intake, alerting."""

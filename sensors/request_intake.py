@@ -1,0 +1,154 @@
+"""The ``request_intake`` sensor: new requests become shard partitions and runs, and open ones keep going.
+
+Each tick (30 s by default) it
+1. reads the inbox folder: every request file becomes a ``submitted`` request (or is rejected with a
+   ``.error.txt`` naming the problem);
+2. drives every ``submitted`` and ``open`` request one step (``sensors/request_advance.py``): the first or
+   next shard (``generate_shard`` on a new ``<request>-sNNNN`` partition), the library fold
+   (``build_library``) once passed transcripts could complete it, the export (``export_request``) when it is
+   fulfilled, retries of failed runs;
+3. returns ONE SensorResult: the new dynamic partitions and the run requests (at most
+   ``intake.max_runs_per_tick``, shard runs also capped by the pool's free capacity), with idempotent run
+   keys (``<purpose>#<attempt>``), a JSON cursor of running totals, or a SkipReason that says why nothing
+   was launched.
+Settings are read on every tick, so a changed cap applies on the next tick.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DefaultSensorStatus,
+    ResourceParam,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from resources.ledger import Ledger
+from resources.node_controls import NodeControls
+from resources.node_registry import NodeRegistry
+from resources.request_queue import RequestQueue
+from resources.settings_model import Settings
+from resources.settings_store import SettingsStore
+from sensors.inbox import inbox_dir, mark_processed, mark_rejected, pending_files
+from sensors.pool_capacity import PoolCapacity, pool_capacity, pool_node_ids
+from sensors.pool_nodes import PoolNodes
+from sensors.request_advance import Launches, RequestDriver, TickLimits
+from sensors.request_planner import GENERATE_SHARD_JOB, PlannerFactory, RequestPlanner, RequestRejected
+from sensors.run_history import active_runs
+from sensors.sensor_cursor import read_cursor
+
+SENSOR_NAME = "request_intake"
+
+
+def ingest_inbox(planner: RequestPlanner, queue: RequestQueue, inbox: Path) -> tuple[list[str], int, int]:
+    """Submit every request file in ``inbox``; (notes, accepted, rejected)."""
+    notes, accepted, rejected = [], 0, 0
+    for path in pending_files(inbox):
+        try:
+            request_id, new = planner.submit_file(path)
+        except RequestRejected as exc:
+            moved = mark_rejected(path, str(exc))
+            notes.append(f"inbox: rejected {path.name} ({str(exc).splitlines()[0]}); see {moved}.error.txt")
+            rejected += 1
+            continue
+        queue.record_source(request_id, "inbox", path.name)
+        mark_processed(path)
+        notes.append(f"inbox: {path.name} -> request {request_id}" + ("" if new else " (already known)"))
+        accepted += 1
+    return notes, accepted, rejected
+
+
+def shard_capacity(
+    context: SensorEvaluationContext, ledger: Ledger, pool: PoolNodes, settings: Settings
+) -> PoolCapacity:
+    registered = [n.spec.id for n in NodeRegistry(ledger.engine).fresh()]
+    node_ids = pool_node_ids([s.id for s in pool.node_specs()], registered)
+    return pool_capacity(
+        node_ids,
+        NodeControls(ledger.engine).all(),
+        settings.intake.runs_per_node,
+        active_runs(context.instance, GENERATE_SHARD_JOB),
+    )
+
+
+def sensor_result(
+    context: SensorEvaluationContext,
+    planner: RequestPlanner,
+    out: Launches,
+    cursor: dict[str, Any],
+    idle_message: str,
+) -> SensorResult:
+    """The tick's SensorResult: partitions + run requests, or a SkipReason made of the tick's notes."""
+    partitions = []
+    if out.new_shards:
+        partitions.append(
+            AddDynamicPartitionsRequest(planner.shard_partitions, list(dict.fromkeys(out.new_shards)))
+        )
+    if out.new_requests:
+        partitions.append(AddDynamicPartitionsRequest(planner.request_partitions, out.new_requests))
+    cursor["launched"] = int(cursor.get("launched", 0)) + len(out.run_requests)
+    cursor["last"] = out.notes[:20]
+    text = json.dumps(cursor, sort_keys=True)
+    for note in out.notes:
+        context.log.info(note)
+    if out.run_requests:
+        return SensorResult(
+            run_requests=out.run_requests, dynamic_partitions_requests=partitions, cursor=text
+        )
+    reason = "; ".join(out.notes) if out.notes else idle_message
+    return SensorResult(skip_reason=reason, dynamic_partitions_requests=partitions or None, cursor=text)
+
+
+def build_request_intake_sensor(
+    planner_factory: PlannerFactory,
+    jobs: Sequence[Any],
+    *,
+    minimum_interval_seconds: int = 30,
+    default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING,
+) -> SensorDefinition:
+    """The sensor, with the real request planner injected by the Definitions (tests inject their own)."""
+
+    @sensor(
+        name=SENSOR_NAME,
+        jobs=list(jobs),
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description="New requests (state DB rows with status submitted, files in the inbox folder) become "
+        "shard partitions and runs; open requests get their next shard, library fold and export.",
+    )
+    def request_intake(
+        context: SensorEvaluationContext, ledger: Ledger, llm_pool: ResourceParam[PoolNodes]
+    ) -> SensorResult:
+        settings = SettingsStore(ledger.engine).load().settings  # every tick: hot reload
+        planner = planner_factory(ledger, context.instance, settings.intake)
+        cursor = read_cursor(context.cursor)
+        cursor["ticks"] = int(cursor.get("ticks", 0)) + 1
+        inbox = inbox_dir(settings.intake)
+        notes, accepted, rejected = ingest_inbox(planner, RequestQueue(ledger.engine), inbox)
+        cursor["inbox_accepted"] = int(cursor.get("inbox_accepted", 0)) + accepted
+        cursor["inbox_rejected"] = int(cursor.get("inbox_rejected", 0)) + rejected
+        capacity = shard_capacity(context, ledger, llm_pool, settings)
+        limits = TickLimits(
+            max_runs=settings.intake.max_runs_per_tick,
+            free_shard_slots=capacity.free,
+            max_shard_attempts=settings.intake.max_shard_attempts,
+        )
+        out = RequestDriver(planner, ledger, context.instance, settings.intake, limits).advance_all()
+        out.notes[:0] = notes
+        if any("pool capacity" in n for n in out.notes):
+            out.note(
+                f"pool at the start of the tick: {capacity.free} of {capacity.slots} shard slot(s) free, {capacity.why}"
+            )
+        return sensor_result(
+            context, planner, out, cursor, f"no new requests in {inbox} and no submitted or open request"
+        )
+
+    return request_intake
