@@ -8,6 +8,7 @@ the ledger holds the accepted transcripts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,7 +49,8 @@ class Daemon:
             "TRANSCRIPTS_HOME": str(home),
             "DAGSTER_HOME": str(home / "dagster_home"),
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-            "TRANSCRIPTS_THREADS": os.environ.get("TRANSCRIPTS_THREADS", "2"),
+            # One llama.cpp thread: with more threads than free cores its spin-waits collapse throughput.
+            "TRANSCRIPTS_THREADS": "1",
             "TRANSCRIPTS__INTAKE__SHARD_SIZE": "2",  # settings' environment layer: 2 slots per shard
         }
         self._log_file = log.open("w")
@@ -66,13 +68,14 @@ class Daemon:
         return self.log.read_text(errors="replace")[-chars:]
 
     def stop(self) -> None:
+        """SIGTERM to the daemon's process group, then SIGKILL to whatever outlived it (code servers)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        with contextlib.suppress(ProcessLookupError):  # ProcessLookupError: the whole group is gone
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
         self._log_file.close()
 
 
