@@ -52,11 +52,12 @@ class CircuitBreaker:
     # ---- reading --------------------------------------------------------------------------------------
     @property
     def state(self) -> CircuitState:
-        with self._lock:
-            return self._state
+        return self._state  # one attribute read: atomic, no lock needed
 
     def blocked_reason(self) -> str | None:
         """Why routing must skip the node now (open and not due, or a probe already out), else None."""
+        if self._state == "closed":  # the common case, read without the lock
+            return None
         with self._lock:
             if self._state == "open" and self._clock() < self._reopen_at:
                 wait = self._reopen_at - self._clock()

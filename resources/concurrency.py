@@ -1,15 +1,18 @@
 """Per-node adaptive concurrency: hill climbing on goodput (output tokens/s) within the node's bounds.
 
 Every ``window_calls`` completed calls close a window. A window where the node was not kept busy (mean
-in-flight under half the limit) says nothing and is skipped. Otherwise:
+in-flight under half the limit) says nothing and is skipped. Goodput is estimated by Little's law (mean
+in flight x output tokens / call seconds). Otherwise:
 
-- p95 time per output token above ``latency_guard`` x its baseline: one step down (the node is queueing);
+- p95 time per output token above ``latency_guard`` x its baseline in two windows running: one step down
+  (the node is queueing);
 - after a step up: keep climbing while goodput rose by ``min_gain`` (5 %); else step back and dwell;
 - otherwise probe one step up.
 
 An overload signal (HTTP 429 / 503, a timeout) cuts at once: limit x ``cut_factor`` (0.7), then a dwell
 of ``cooldown_windows`` before climbing again. The limit routing uses is ``effective(throttle, hot)``:
-x the NodeControls throttle factor, and 1 while the node is hot.
+x the NodeControls throttle factor, and 1 while the node is hot. A server that reports its parallel
+slots (llama-server ``/slots``) caps the limit there and, before the first judged window, starts it there.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class ConcurrencySettings:
 class _Window:
     started: float
     tokens: int = 0
+    seconds: float = 0.0
     per_token_s: list[float] = field(default_factory=list)
     in_flight_sum: int = 0
 
@@ -57,6 +61,8 @@ class AdaptiveConcurrency:
         if not 1 <= low <= high:
             raise ValueError(f"concurrency bounds must satisfy 1 <= min <= max, got {low}..{high}")
         self.low, self.high = low, high
+        self.configured_high = high
+        self._judged = False  # no window has moved the limit yet
         self.settings = settings
         self._clock = clock
         self._lock = threading.Lock()
@@ -66,7 +72,17 @@ class AdaptiveConcurrency:
         self._last_step = 0  # +1 after a probe up, -1 after a step down
         self._cooldown = 0
         self._baseline: float | None = None  # p95 seconds per output token at a healthy limit
+        self._over_guard = 0  # consecutive windows above the latency guardrail
         self.changes: list[tuple[float, int, int, str]] = []  # (time, old, new, why)
+
+    def hint_capacity(self, slots: int) -> None:
+        """The server says how many requests it decodes at once (llama-server ``/slots``): more would only
+        queue there, so that caps the limit; before any window was judged, start there."""
+        with self._lock:
+            cap = min(self.configured_high, max(self.low, slots))
+            self.high = cap
+            if (not self._judged and self.limit != cap) or self.limit > cap:
+                self._set_unbounded(cap, f"server reports {slots} slots")
 
     def effective(self, throttle_factor: float = 1.0, hot: bool = False) -> int:
         """The limit routing uses now: throttled by the node's controls, 1 while it is hot."""
@@ -79,6 +95,7 @@ class AdaptiveConcurrency:
         with self._lock:
             w = self._window
             w.tokens += completion_tokens
+            w.seconds += seconds
             w.per_token_s.append(seconds / max(1, completion_tokens))
             w.in_flight_sum += in_flight
             if w.calls >= self.settings.window_calls:
@@ -88,38 +105,49 @@ class AdaptiveConcurrency:
         """429 / 503 / timeout: cut at once and dwell before climbing again."""
         with self._lock:
             self._set(max(self.low, math.floor(self.limit * self.settings.cut_factor)), f"cut: {why}")
+            self._judged = True  # a server hint no longer resets the limit
             self._cooldown = self.settings.cooldown_windows
             self._last_step = -1
             self._last_goodput = None
             self._window = _Window(started=self._clock())
 
     def _set(self, new: int, why: str) -> None:
-        new = min(self.high, max(self.low, new))
+        self._set_unbounded(min(self.high, max(self.low, new)), why)
+
+    def _set_unbounded(self, new: int, why: str) -> None:
         if new != self.limit:
             self.changes.append((self._clock(), self.limit, new, why))
             self.limit = new
 
     def _close_window(self) -> None:
         w = self._window
-        now = self._clock()
-        self._window = _Window(started=now)
-        elapsed = max(1e-6, now - w.started)
-        goodput = w.tokens / elapsed
+        self._window = _Window(started=self._clock())
+        mean_in_flight = w.in_flight_sum / w.calls
+        # Little's law: tokens/s = requests in flight x tokens per request / seconds per request. Far less
+        # noisy than tokens over the window's wall time, whose edges cut calls in flight arbitrarily.
+        goodput = mean_in_flight * w.tokens / max(1e-6, w.seconds)
         p95 = percentile(w.per_token_s, 0.95)
-        if w.in_flight_sum / w.calls < self.limit / 2:
+        if mean_in_flight < self.limit / 2:
             return  # not enough demand to learn anything about this limit
         if self._cooldown:
             self._cooldown -= 1
             self._last_goodput = goodput
             return
+        self._judged = True
         if self._baseline is None:
             self._baseline = p95
-        if p95 > self.settings.latency_guard * self._baseline and self.limit > self.low:
+        over = p95 > self.settings.latency_guard * self._baseline
+        self._over_guard = self._over_guard + 1 if over else 0
+        if self._over_guard >= 2 and self.limit > self.low:  # twice in a row: not one noisy window
             self._set(
-                self.limit - 1, f"p95 {p95 * 1000:.1f} ms/token > {self.settings.latency_guard}x baseline"
+                self.limit - 1,
+                f"p95 {p95 * 1000:.1f} ms/token > {self.settings.latency_guard}x baseline twice",
             )
-            self._last_step, self._last_goodput = -1, goodput
+            self._last_step, self._last_goodput, self._over_guard = -1, goodput, 0
             self._cooldown = 1
+            return
+        if over:
+            self._last_goodput = goodput
             return
         if (
             self._last_step == 1

@@ -10,7 +10,8 @@ conversation pinned to it for its whole length, or a JSON batch sized for it). T
 - a failed call (``LLMCallError``): the circuit breaker and, for 429 / 503 / timeouts, the concurrency
   limit hear it; ``Retry-After`` cools the node down; each item is retried on another eligible node at
   once, or, when every eligible node has had it, after a backoff of base x 1, 2, 4, 8 s plus jitter (never
-  shorter than the Retry-After); every retry must fit the retry budget, else the item fails with the reason;
+  shorter than the Retry-After); every retry after a failure must fit the retry budget, else the item
+  fails with the reason (a 429 / 503 with Retry-After is a deferral the server paces: no budget spent);
 - every attempt is aggregated into per-node performance windows, handed to ``on_sample``.
 """
 
@@ -123,7 +124,7 @@ class Dispatcher:
         running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]] = {}
         starved_since: float | None = None
         refreshing: Future[None] | None = None
-        last_refresh = self.clock()
+        last_refresh = float("-inf")  # read the servers' signals right away, in a worker thread
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor:
             while pending or running:
                 now = self.clock()
@@ -294,7 +295,10 @@ class Dispatcher:
             item.node_failures += 1
             reason = f"LLM call failed: {exc}"
             final = item.attempts >= self.max_attempts
-            if not final and not self.budget.try_spend():
+            # A 429 / 503 with Retry-After is a deferral paced by the server (the node cools down for that
+            # long), not a failure retry that could pile onto an outage: it does not spend the budget.
+            deferral = exc.overload and exc.retry_after is not None
+            if not final and not deferral and not self.budget.try_spend():
                 final = True
                 self.stats.retries_refused += 1
                 reason += (

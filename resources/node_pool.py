@@ -98,15 +98,15 @@ class NodePool(ConfigurableResource):
         """The pool as the environment configures it (what Definitions and the CLI use)."""
         from resources.settings import MODEL_PATH_ENV, NODES_FILE_ENV, OPENAI_BASE_URL_ENV, OPENAI_MODEL_ENV
 
-        return cls(
-            nodes_file=os.environ.get(NODES_FILE_ENV) or None,
-            model_path=os.environ.get(MODEL_PATH_ENV) or None,
-            openai_base_url=os.environ.get(OPENAI_BASE_URL_ENV) or None,
-            openai_model=os.environ.get(OPENAI_MODEL_ENV) or None,
-            api_key_env="OPENAI_API_KEY" if os.environ.get("OPENAI_API_KEY") else None,
-            state_url=state_url,
-            **overrides,
-        )
+        config: dict[str, Any] = {
+            "nodes_file": os.environ.get(NODES_FILE_ENV) or None,
+            "model_path": os.environ.get(MODEL_PATH_ENV) or None,
+            "openai_base_url": os.environ.get(OPENAI_BASE_URL_ENV) or None,
+            "openai_model": os.environ.get(OPENAI_MODEL_ENV) or None,
+            "api_key_env": "OPENAI_API_KEY" if os.environ.get("OPENAI_API_KEY") else None,
+            "state_url": state_url,
+        }
+        return cls(**{**config, **overrides})
 
     # ---- configuration --------------------------------------------------------------------------------
     @property
@@ -170,7 +170,7 @@ class NodePool(ConfigurableResource):
 
     def node_specs(self) -> list[NodeSpec]:
         """Every known node's spec (configured, then registered); only the pinned one when pinned."""
-        return [r.spec for r in self.runtimes(refresh=not self._runtimes)]
+        return [r.spec for r in self.runtimes(refresh=True)]
 
     # ---- state ----------------------------------------------------------------------------------------
     def setup_for_execution(self, context: InitResourceContext) -> None:
@@ -286,6 +286,8 @@ class NodePool(ConfigurableResource):
                 and runtime.spec.url
             ):
                 runtime.signals = fetch_server_signals(runtime.spec.url, self._http)
+                if runtime.signals.slots_total:
+                    runtime.concurrency.hint_capacity(runtime.signals.slots_total)
 
     def set_live(self, node_id: str, live: LiveState) -> None:
         """Inject a node's live state (a probe of one's own, or a test)."""

@@ -53,6 +53,7 @@ class NodeRuntime:
     tokens_per_s: float | None = None  # EWMA of measured output tokens/s per call
     success_rate: float | None = None  # EWMA of call outcomes, from an optimistic prior of 1
     window: PerformanceWindow = field(init=False)
+    _capability_cache: tuple[HardwareProfile | None, frozenset[str]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -67,9 +68,9 @@ class NodeRuntime:
         live = self.live
         return live is not None and is_hot(live.cpu_temp_c, live.gpu_temp_c, limits)
 
-    def limit(self, limits: ThermalLimits) -> int:
+    def limit(self, limits: ThermalLimits, hot: bool | None = None) -> int:
         throttle = self.control.throttle_factor if self.control else 1.0
-        effective = self.concurrency.effective(throttle, self.hot(limits))
+        effective = self.concurrency.effective(throttle, self.hot(limits) if hot is None else hot)
         return 1 if self.circuit.state == "half_open" else effective
 
     def has_capacity(self, limits: ThermalLimits) -> bool:
@@ -123,6 +124,12 @@ class NodeRuntime:
             if until > self.cooldown_until:
                 self.cooldown_until, self.cooldown_reason = until, reason
 
+    def _capabilities(self, profile: HardwareProfile | None) -> frozenset[str]:
+        cached = self._capability_cache
+        if cached is None or cached[0] is not profile:
+            cached = self._capability_cache = (profile, derived_capabilities(self.spec, profile))
+        return cached[1]
+
     def token_budget(self) -> int:
         """Tokens one call may use: the context window, bounded by free VRAM where the KV size is known."""
         budget = self.spec.context_window
@@ -141,14 +148,15 @@ class NodeRuntime:
         if vram_free is None and profile is not None and profile.gpus:
             free = [g.memory_free_mb for g in profile.gpus if g.memory_free_mb is not None]
             vram_free = sum(free) if free else None
-        limit = self.limit(limits)
+        hot = self.hot(limits)
+        limit = self.limit(limits, hot)
         return NodeSnapshot(
             node_id=self.node_id,
             context_window=self.spec.context_window,
             concurrency_limit=limit,
             in_flight=max(self.in_flight, live.in_flight if live else 0),
             backend_waiting=waiting,
-            capabilities=derived_capabilities(self.spec, profile),
+            capabilities=self._capabilities(profile),
             cpu_temp_c=live.cpu_temp_c if live else None,
             gpu_temp_c=live.gpu_temp_c if live else None,
             gpu_count=profile.gpu_count if profile else 0,
@@ -167,7 +175,7 @@ class NodeRuntime:
                 "in_flight": self.in_flight,
                 "backend_waiting": waiting,
                 "throttle_factor": self.control.throttle_factor if self.control else 1.0,
-                "hot": self.hot(limits),
+                "hot": hot,
                 "heartbeat_age_s": None if self.heartbeat_age_s is None else round(self.heartbeat_age_s, 1),
             },
         )

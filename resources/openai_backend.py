@@ -108,6 +108,10 @@ class OpenAICompatibleBackend(LLMBackend):
             raise LLMCallError(f"{self._spec.url} timed out", node_id=self._spec.id, timed_out=True) from exc
         except openai.APIConnectionError as exc:
             raise LLMCallError(f"cannot reach {self._spec.url}: {exc}", node_id=self._spec.id) from exc
+        except ValueError as exc:  # a 200 that says it is JSON and is not (json.JSONDecodeError)
+            raise LLMCallError(
+                f"{self._spec.url} answered with a body that is not valid JSON: {exc}", node_id=self._spec.id
+            ) from exc
         if not hasattr(response, "choices"):  # a 200 whose body is not OpenAI JSON: a proxy page, a wrong URL
             raise LLMCallError(
                 f"{self._spec.url} answered with something that is not an OpenAI response: "

@@ -398,10 +398,12 @@ def domains(domains_dir: tuple[Path, ...]) -> None:
 
 
 from transcript_assets.config_command import config  # noqa: E402  (commands in their own modules)
+from transcript_assets.nodes_command import nodes_command  # noqa: E402
 from transcript_assets.submit_command import submit  # noqa: E402
 
 main.add_command(submit)
 main.add_command(config)
+main.add_command(nodes_command)
 
 if __name__ == "__main__":
     main()

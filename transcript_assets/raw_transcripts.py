@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, Config, MetadataValue, asset
 
 from resources.ledger import Ledger
 from resources.node_pool import NodePool
+from resources.performance_window import PerformanceSample
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
 from transcript_assets.generation_outcome import SlotOutcome
@@ -50,6 +51,19 @@ def raw_transcripts(
             ledger.record_failed(outcome.slot_id, outcome.reason, outcome.attempts)
             context.log.warning(f"slot {outcome.slot_id} failed: {outcome.reason}")
 
+    def sample(window: PerformanceSample) -> None:
+        ledger.add_performance_sample(
+            run_id=context.run.run_id,
+            concurrency=window.concurrency,
+            throughput_per_sec=window.throughput_per_sec,
+            p50_latency_ms=window.p50_latency_ms,
+            p95_latency_ms=window.p95_latency_ms,
+            error_rate=window.error_rate,
+            queue_depth=window.queue_depth,
+            node_id=window.node_id,
+            shard_key=shard.shard_key,
+        )
+
     stats = CallStats()
     generator = TranscriptGenerator(
         llm_pool,
@@ -57,22 +71,11 @@ def raw_transcripts(
         settings=GeneratorSettings(max_attempts=config.max_attempts),
         stats=stats,
         on_outcome=record,
+        on_sample=sample,
     )
     outcomes = generator.generate(todo, exemplar_seed=derived_seed(shard.request.seed, shard.shard_key))
     generated = [o for o in outcomes if o.ok]
     summary = stats.summary()
-    if stats.calls:
-        ledger.add_performance_sample(
-            run_id=context.run.run_id,
-            concurrency=1,
-            throughput_per_sec=summary["tokens_per_second"],
-            p50_latency_ms=summary["p50_latency_ms"],
-            p95_latency_ms=summary["p95_latency_ms"],
-            error_rate=summary["error_rate"],
-            queue_depth=0,
-            node_id=",".join(sorted(stats.by_node)),
-            shard_key=shard.shard_key,
-        )
 
     records = [r.transcript for r in ledger.shard_slots(shard.shard_key) if r.transcript is not None]
     preview = Transcript.model_validate(records[0]).preview_markdown() if records else "_no transcript_"
