@@ -23,4 +23,4 @@ def restrict(engine: Engine, restriction: Restriction) -> str | None:
         return None
     after = controls.get(restriction.node_id)
     factor = f" x{after.throttle_factor:g}" if after.state == "throttled" else ""
-    return f"{restriction.node_id}: {before.state} -> {after.state}{factor} ({after.source}: {after.reason})"
+    return f"{restriction.node_id}: {before.state} -> {after.state}{factor} ({after.reason})"

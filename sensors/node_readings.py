@@ -88,3 +88,8 @@ class FleetReadings:
 
 
 ReadingsFactory = Callable[[Engine, PoolNodes], NodeReadings]
+
+NO_READINGS = (
+    "no node to read: in-process (llama_cpp) nodes are read on this machine, others through their node "
+    "agent's heartbeat; none is configured or heartbeating"
+)

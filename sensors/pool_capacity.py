@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from resources.node_controls import NodeControl
+from dagster import DagsterInstance
+from sqlalchemy import Engine
+
+from resources.node_controls import NodeControl, NodeControls
+from resources.node_registry import NodeRegistry
+from sensors.pool_nodes import PoolNodes
+from sensors.request_planner import GENERATE_SHARD_JOB
+from sensors.run_history import active_runs
 
 
 @dataclass(frozen=True)
@@ -45,3 +52,16 @@ def pool_capacity(
 def pool_node_ids(configured: Iterable[str], registered: Iterable[str]) -> list[str]:
     """The pool's configured nodes (LLMPool.node_specs) and the agents whose heartbeat is fresh."""
     return sorted({*configured, *registered})
+
+
+def shard_capacity(
+    instance: DagsterInstance, engine: Engine, pool: PoolNodes, runs_per_node: int
+) -> PoolCapacity:
+    """The pool's capacity for shard runs now (``generate_shard`` runs queued or running count against it)."""
+    registered = [n.spec.id for n in NodeRegistry(engine).fresh()]
+    return pool_capacity(
+        pool_node_ids([s.id for s in pool.node_specs()], registered),
+        NodeControls(engine).all(),
+        runs_per_node,
+        active_runs(instance, GENERATE_SHARD_JOB),
+    )

@@ -47,6 +47,8 @@ class TickLimits:
     # after this many seconds; None: leave them to another sensor (the activity sensor plans new shards only).
     orphan_grace_s: float | None = 60.0
     retry_failed: bool = True
+    # The activity sensor while idle: only extra shards beside ones in flight; the rest is the intake's.
+    extra_shards_only: bool = False
 
 
 @dataclass
@@ -127,7 +129,8 @@ class RequestDriver:
         reason = (
             f"{what} failed {history.failures} time(s) (last run {history.last_failed_run}); the request stops "
             f"after intake.max_shard_attempts={self.limits.max_shard_attempts}. See the run in the Dagster UI, "
-            f"fix the cause and set the request open again, or submit it anew"
+            "fix the cause, then raise intake.max_shard_attempts and set the request's status back to open, "
+            "or submit it again with another --out folder"
         )
         self.ledger.set_request_status(request.request_id, FAILED, reason)
         self.out.note(f"{request.request_id}: stopped, {reason}")
@@ -158,7 +161,8 @@ class RequestDriver:
                 self.out.note(f"{request.request_id}: shard {key} running (run {history.active_run[:8]})")
                 continue
             if history.finished >= self.limits.max_shard_attempts:
-                self._stop(request, history, f"shard {key}")
+                if self.limits.retry_failed:
+                    self._stop(request, history, f"shard {key}")
                 return None
             if history.finished == 0:
                 grace = self.limits.orphan_grace_s
@@ -174,16 +178,21 @@ class RequestDriver:
 
     def _advance(self, request: RequestRow) -> None:
         rid, count = request.request_id, request.count
+        if self.limits.extra_shards_only and request.status != OPEN:
+            return
         counts = self.ledger.state_counts(rid)
-        in_flight = self._unfinished(request, self.ledger.unfinished_shards(rid))
+        unfinished = self.ledger.unfinished_shards(rid)
+        in_flight = self._unfinished(request, unfinished)
         if in_flight is None:
             return
         size = next_shard_size(counts, count, self.settings.budget_factor, self.settings.shard_size)
-        unfinished = self.ledger.unfinished_shards(rid)
         step = next_step(counts, count, unfinished, size)
         if step.kind == "run_shards":
-            if in_flight < self.limits.shards_per_request and size > 0:
+            # Every planned shard is running: room for one more beside them (the activity sensor, idle)?
+            if in_flight == len(unfinished) < self.limits.shards_per_request and size > 0:
                 self._plan(request, extra=True)
+            return
+        if self.limits.extra_shards_only:
             return
         if step.kind == "plan_shard":
             self._plan(request, extra=False)

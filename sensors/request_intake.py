@@ -16,13 +16,11 @@ Settings are read on every tick, so a changed cap applies on the next tick.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dagster import (
-    AddDynamicPartitionsRequest,
     DefaultSensorStatus,
     ResourceParam,
     SensorDefinition,
@@ -32,17 +30,14 @@ from dagster import (
 )
 
 from resources.ledger import Ledger
-from resources.node_controls import NodeControls
-from resources.node_registry import NodeRegistry
 from resources.request_queue import RequestQueue
-from resources.settings_model import Settings
 from resources.settings_store import SettingsStore
 from sensors.inbox import inbox_dir, mark_processed, mark_rejected, pending_files
-from sensors.pool_capacity import PoolCapacity, pool_capacity, pool_node_ids
+from sensors.launch_result import sensor_result
+from sensors.pool_capacity import shard_capacity
 from sensors.pool_nodes import PoolNodes
-from sensors.request_advance import Launches, RequestDriver, TickLimits
-from sensors.request_planner import GENERATE_SHARD_JOB, PlannerFactory, RequestPlanner, RequestRejected
-from sensors.run_history import active_runs
+from sensors.request_advance import RequestDriver, TickLimits
+from sensors.request_planner import PlannerFactory, RequestPlanner, RequestRejected
 from sensors.sensor_cursor import read_cursor
 
 SENSOR_NAME = "request_intake"
@@ -64,47 +59,6 @@ def ingest_inbox(planner: RequestPlanner, queue: RequestQueue, inbox: Path) -> t
         notes.append(f"inbox: {path.name} -> request {request_id}" + ("" if new else " (already known)"))
         accepted += 1
     return notes, accepted, rejected
-
-
-def shard_capacity(
-    context: SensorEvaluationContext, ledger: Ledger, pool: PoolNodes, settings: Settings
-) -> PoolCapacity:
-    registered = [n.spec.id for n in NodeRegistry(ledger.engine).fresh()]
-    node_ids = pool_node_ids([s.id for s in pool.node_specs()], registered)
-    return pool_capacity(
-        node_ids,
-        NodeControls(ledger.engine).all(),
-        settings.intake.runs_per_node,
-        active_runs(context.instance, GENERATE_SHARD_JOB),
-    )
-
-
-def sensor_result(
-    context: SensorEvaluationContext,
-    planner: RequestPlanner,
-    out: Launches,
-    cursor: dict[str, Any],
-    idle_message: str,
-) -> SensorResult:
-    """The tick's SensorResult: partitions + run requests, or a SkipReason made of the tick's notes."""
-    partitions = []
-    if out.new_shards:
-        partitions.append(
-            AddDynamicPartitionsRequest(planner.shard_partitions, list(dict.fromkeys(out.new_shards)))
-        )
-    if out.new_requests:
-        partitions.append(AddDynamicPartitionsRequest(planner.request_partitions, out.new_requests))
-    cursor["launched"] = int(cursor.get("launched", 0)) + len(out.run_requests)
-    cursor["last"] = out.notes[:20]
-    text = json.dumps(cursor, sort_keys=True)
-    for note in out.notes:
-        context.log.info(note)
-    if out.run_requests:
-        return SensorResult(
-            run_requests=out.run_requests, dynamic_partitions_requests=partitions, cursor=text
-        )
-    reason = "; ".join(out.notes) if out.notes else idle_message
-    return SensorResult(skip_reason=reason, dynamic_partitions_requests=partitions or None, cursor=text)
 
 
 def build_request_intake_sensor(
@@ -135,7 +89,7 @@ def build_request_intake_sensor(
         notes, accepted, rejected = ingest_inbox(planner, RequestQueue(ledger.engine), inbox)
         cursor["inbox_accepted"] = int(cursor.get("inbox_accepted", 0)) + accepted
         cursor["inbox_rejected"] = int(cursor.get("inbox_rejected", 0)) + rejected
-        capacity = shard_capacity(context, ledger, llm_pool, settings)
+        capacity = shard_capacity(context.instance, ledger.engine, llm_pool, settings.intake.runs_per_node)
         limits = TickLimits(
             max_runs=settings.intake.max_runs_per_tick,
             free_shard_slots=capacity.free,

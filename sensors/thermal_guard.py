@@ -24,7 +24,7 @@ from resources.ledger import Ledger
 from resources.node_restrictions import NodeRestrictions, Restriction
 from resources.settings_store import SettingsStore
 from sensors.node_guard import THERMAL_SOURCE, restrict
-from sensors.node_readings import FleetReadings, ReadingsFactory
+from sensors.node_readings import NO_READINGS, FleetReadings, ReadingsFactory
 from sensors.pool_nodes import PoolNodes
 from sensors.sensor_cursor import read_cursor
 from sensors.thermal_policy import thermal_verdict
@@ -76,7 +76,7 @@ def build_thermal_guard_sensor(
             last_changes=changes or cursor.get("last_changes", []),
         )
         text = ("changed: " + " | ".join(changes) + " || " if changes else "") + (
-            " | ".join(lines) or "no nodes"
+            " | ".join(lines) or NO_READINGS
         )
         return SensorResult(skip_reason=text, cursor=json.dumps(cursor, sort_keys=True))
 

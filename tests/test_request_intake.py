@@ -78,6 +78,7 @@ def test_inbox_files_become_partitions_and_runs_in_one_result(
     (inbox / "b.txt").write_text("Generate 3 retail transcripts with confused callers")
     (inbox / "c.json").write_text('{"count": 2, "domain": "healthcare", "colour": "blue"}')
     (inbox / "d.yaml.tmp").write_text(HEALTHCARE_YAML)  # still being written: left alone
+    (inbox / "e.txt").write_bytes(b"\xff\xfe\x00\x81 not text")
     SettingsStore(ledger.engine).set("intake.runs_per_node", "2")  # the one local node takes two runs
 
     result = tick(instance, ledger)
@@ -97,9 +98,10 @@ def test_inbox_files_become_partitions_and_runs_in_one_result(
     error = (inbox / "rejected" / "c.json.error.txt").read_text()
     assert "colour" in error and "unknown field" in error
     assert (inbox / "d.yaml.tmp").exists()
+    assert "not a text file" in (inbox / "rejected" / "e.txt.error.txt").read_text()
     assert {r.status for r in ledger.list_requests()} == {"open"}
     cursor = json.loads(result.cursor)
-    assert (cursor["inbox_accepted"], cursor["inbox_rejected"], cursor["launched"]) == (2, 1, 2)
+    assert (cursor["inbox_accepted"], cursor["inbox_rejected"], cursor["launched"]) == (2, 2, 2)
 
 
 def test_submit_command_queues_a_db_row_the_sensor_launches(
@@ -228,3 +230,26 @@ def test_open_request_gets_next_shard_library_and_export(
     assert ledger.get_request(request_id).status == "fulfilled"
     idle = tick(instance, ledger)
     assert "no new requests" in idle.skip_reason.skip_message
+
+
+@pytest.mark.postgres
+def test_intake_on_postgres(
+    project_home: Path, postgres_url: str, instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRANSCRIPTS_STATE_URL", postgres_url)
+    ledger = Ledger(url=postgres_url)
+    inbox = project_home / "inbox"
+    inbox.mkdir()
+    (inbox / "a.yaml").write_text(HEALTHCARE_YAML)
+    assert CliRunner().invoke(main, ["submit", "Generate 3 retail transcripts"]).exit_code == 0
+    SettingsStore(ledger.engine).set("intake.runs_per_node", "2")
+    first = tick(instance, ledger)
+    assert sorted(r.run_key for r in first.run_requests) == sorted(
+        f"shard:{r.partition_key}#1" for r in first.run_requests
+    )
+    assert len(first.run_requests) == 2
+    add_partitions(instance, first)
+    second = tick(instance, ledger, first.cursor)
+    assert not second.run_requests and second.skip_reason.skip_message.count("on its way") == 2
+    assert {r.status for r in ledger.list_requests()} == {"open"}
+    ledger.dispose()

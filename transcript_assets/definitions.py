@@ -9,7 +9,10 @@ from io_managers.transcript_store import TranscriptStore
 from resources.ledger import Ledger
 from resources.node_pool import NodePool
 from resources.settings import project_paths
+from sensors.activity import build_activity_sensor
+from sensors.alerting import build_node_health_alerts_sensor, build_run_failure_alerts_sensor
 from sensors.request_intake import build_request_intake_sensor
+from sensors.thermal_guard import build_thermal_guard_sensor
 from transcript_assets.intake_planner import planner_factory
 from transcript_assets.jobs import build_library_job, export_request_job, generate_shard_job
 from transcript_assets.raw_transcripts import raw_transcripts
@@ -30,11 +33,14 @@ def build_resources() -> dict[str, object]:
 request_intake_sensor = build_request_intake_sensor(
     planner_factory(lambda: defs), [generate_shard_job, build_library_job, export_request_job]
 )
+thermal_guard_sensor = build_thermal_guard_sensor()
+activity_sensor = build_activity_sensor(planner_factory(lambda: defs), [generate_shard_job])
+alerting_sensors = [build_run_failure_alerts_sensor(), build_node_health_alerts_sensor()]
 
 defs = Definitions(
     assets=[raw_transcripts, scored_transcripts, transcript_library, *export_assets],
     jobs=[generate_shard_job, build_library_job, export_request_job],
     resources=build_resources(),
-    sensors=[request_intake_sensor],
+    sensors=[request_intake_sensor, thermal_guard_sensor, activity_sensor, *alerting_sensors],
     executor=node_routing_executor,  # dagster dev / daemon runs; execute_in_process stays in-process
 )

@@ -67,6 +67,8 @@ class LedgerRequestPlanner:
             raise RequestRejected(
                 f"{path.name}: not a text file; drop a YAML/JSON JobSpec or a plain-English request"
             ) from None
+        except OSError as exc:
+            raise RequestRejected(f"{path.name}: cannot read it: {exc.strerror}") from None
         return submit_request(self.ledger, spec, text, None, status=SUBMITTED)
 
     def plan_shard(self, request_id: str) -> str | None:
