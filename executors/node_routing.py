@@ -16,7 +16,9 @@ from dagster import ExecutorDefinition, InitExecutorContext, executor
 from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
 from dagster._core.execution.retries import RetryMode
 from dagster._core.executor.step_delegating import StepDelegatingExecutor, StepHandler
+from dagster_k8s.launcher import K8sRunLauncher
 
+from executors.k8s_step_handler import NodeRoutingK8sStepHandler
 from executors.local_step_handler import LocalStepHandler
 from executors.node_ranker import NodeRanker, PoolNodeRanker
 from executors.node_routing_config import NODE_ROUTING_CONFIG_SCHEMA, NodeRoutingSettings
@@ -35,10 +37,6 @@ def build_step_handler(
 ) -> StepHandler:
     if settings.mode == "local":
         return LocalStepHandler(router)
-    from dagster_k8s.launcher import K8sRunLauncher
-
-    from executors.k8s_step_handler import NodeRoutingK8sStepHandler
-
     launcher = init_context.instance.run_launcher
     return NodeRoutingK8sStepHandler(
         router, settings.kubernetes, launcher if isinstance(launcher, K8sRunLauncher) else None

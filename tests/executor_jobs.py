@@ -18,6 +18,7 @@ from dagster import (
     OpExecutionContext,
     Out,
     Output,
+    RetryPolicy,
     job,
     op,
 )
@@ -44,6 +45,11 @@ def needs_chat(llm_pool: NodePool) -> Output[dict[str, Any]]:
 @op(tags={TAG_NEEDS_GPU: "true"})
 def needs_gpu(llm_pool: NodePool, upstream: dict[str, Any]) -> Output[dict[str, Any]]:
     return where_am_i(llm_pool)
+
+
+@op(tags={TAG_CAPABILITIES: "telepathy"}, retry_policy=RetryPolicy(max_retries=1, delay=0.5))
+def needs_what_no_node_has() -> None:
+    pass
 
 
 @op
@@ -76,6 +82,11 @@ def routed_job() -> None:
 
 
 @job(executor_def=node_routing_executor, resource_defs=POOL)
+def unplaceable_job() -> None:
+    needs_what_no_node_has()
+
+
+@job(executor_def=node_routing_executor, resource_defs=POOL)
 def killed_job() -> None:
     killed_by_the_kernel()
 
@@ -85,4 +96,6 @@ def long_job() -> None:
     after_the_long_one(start=runs_for_a_long_time())
 
 
-defs = Definitions(jobs=[routed_job, killed_job, long_job])  # for `dagster job execute -f ... -j NAME`
+defs = Definitions(
+    jobs=[routed_job, unplaceable_job, killed_job, long_job]
+)  # for `dagster job execute -f ... -j NAME`

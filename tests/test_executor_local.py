@@ -111,6 +111,25 @@ def test_a_step_no_node_can_take_fails_alone_with_every_reason(controls: NodeCon
     assert not step_events(instance, result.run_id, DagsterEventType.STEP_WORKER_STARTING)  # nothing launched
 
 
+def test_an_unplaceable_step_with_a_retry_policy_is_retried_before_it_fails(controls: NodeControls) -> None:
+    instance = DagsterInstance.get()
+    with execute_job(reconstructable(executor_jobs.unplaceable_job), instance, run_config=FAST) as result:
+        assert not result.success
+    kinds = [
+        e.dagster_event.event_type
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event is not None and e.dagster_event.step_key == "needs_what_no_node_has"
+    ]
+    assert (
+        kinds.count(DagsterEventType.STEP_UP_FOR_RETRY) == 1
+        and kinds.count(DagsterEventType.STEP_FAILURE) == 1
+    )
+    assert kinds.index(DagsterEventType.STEP_UP_FOR_RETRY) < kinds.index(DagsterEventType.STEP_FAILURE)
+    assert DagsterEventType.STEP_WORKER_STARTING not in kinds
+    failure = step_events(instance, result.run_id, DagsterEventType.STEP_FAILURE)["needs_what_no_node_has"]
+    assert "lacks capability telepathy" in failure.step_failure_data.error.message
+
+
 @pytest.mark.slow
 def test_a_killed_step_worker_fails_its_health_check(controls: NodeControls) -> None:
     instance = DagsterInstance.get()
