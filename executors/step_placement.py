@@ -82,4 +82,7 @@ class StepPlacement:
         }
         if self.node.kubernetes_node:
             values["kubernetes_node"] = MetadataValue.text(self.node.kubernetes_node)
+        plain = {k: v for k, v in self.node.details.items() if isinstance(v, str | int | float | bool | list)}
+        if plain:
+            values["node_state"] = MetadataValue.json(plain)  # the pool's view: circuit, concurrency ...
         return values

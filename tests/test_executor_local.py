@@ -76,6 +76,7 @@ def test_each_step_runs_pinned_to_the_node_the_pool_ranks_best(controls: NodeCon
     assert meta["score_components"].value == pytest.approx(best_chat.components)
     assert set(meta["score_components"].value) == {"thermal", "queue", "capability", "history"}
     assert meta["kubernetes_node"].value == "k8s-gpu-1"
+    assert meta["node_state"].value["circuit"] == "closed"
     assert "capabilities chat_json" in meta["requirements"].value
     assert "| plain | 0.000 | no | lacks capability chat_json |" in meta["ranking"].value
     assert "step needs_chat → node gpu-fast" in starting["needs_chat"].message
