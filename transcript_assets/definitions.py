@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from executors.node_routing import node_routing_executor
 from io_managers.transcript_store import TranscriptStore
 from resources.ledger import Ledger
 from resources.node_pool import NodePool
@@ -41,4 +42,5 @@ defs = Definitions(
     jobs=[generate_shard_job, build_library_job, export_request_job],
     resources=build_resources(),
     sensors=[request_intake_sensor, thermal_guard_sensor, activity_sensor, *alerting_sensors],
+    executor=node_routing_executor,  # dagster dev / daemon runs; execute_in_process stays in-process
 )

@@ -11,6 +11,7 @@ from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
 from transcript_assets.few_shot_prompt import exemplar_seed
 from transcript_assets.generation_outcome import SlotOutcome
+from transcript_assets.generation_tags import GENERATION_OP_TAGS
 from transcript_assets.partitions import shard_number, shard_partitions
 from transcript_assets.shard_context import load_shard_context
 from transcript_assets.transcript import Transcript
@@ -24,6 +25,7 @@ class RawTranscriptsConfig(Config):
 
 @asset(
     partitions_def=shard_partitions,
+    op_tags=GENERATION_OP_TAGS,
     group_name="generation",
     kinds={"python", "llm"},
     owners=["team:transcript-foundry"],

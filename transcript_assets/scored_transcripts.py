@@ -15,6 +15,7 @@ from resources.node_pool import NodePool
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
 from transcript_assets.few_shot_prompt import exemplar_seed
+from transcript_assets.generation_tags import GENERATION_OP_TAGS
 from transcript_assets.partitions import shard_number, shard_partitions
 from transcript_assets.quality_gate import QualityReport, assess
 from transcript_assets.shard_context import load_shard_context
@@ -33,6 +34,7 @@ def _reason_key(reason: str) -> str:
 
 @asset(
     partitions_def=shard_partitions,
+    op_tags=GENERATION_OP_TAGS,
     group_name="curation",
     kinds={"python"},
     owners=["team:transcript-foundry"],
