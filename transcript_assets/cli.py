@@ -397,5 +397,10 @@ def domains(domains_dir: tuple[Path, ...]) -> None:
         click.echo(f"  caller types: {', '.join(pack.caller_types)}")
 
 
+from transcript_assets.dedup_command import dedup_command  # noqa: E402  (registered after the group exists)
+
+main.add_command(dedup_command)
+
+
 if __name__ == "__main__":
     main()
