@@ -63,7 +63,7 @@ def main() -> None:
     measures: dict[str, Callable[[dict], set]] = {
         f"word {n}-grams": (lambda r, n=n: word_shingles(call_tokens(r["turns"]), n)) for n in (1, 2, 3, 4, 5)
     }
-    measures["content words (flow guard)"] = lambda r: content_words(r["turns"])
+    measures["content words (flow guard)"] = lambda r: content_words(call_tokens(r["turns"]))
     for name, shingle in measures.items():
         print(f"\nJaccard, {name}:")
         for label, pairs in variants.items():

@@ -222,3 +222,47 @@ def same_scenario_pairs(records: list[Record]) -> list[tuple[Record, Record]]:
         for a, b in itertools.pairwise(group):
             pairs.append((a, b))
     return pairs
+
+
+def synthetic_calls(
+    exemplars: list[Record], count: int, seed: int, duplicate_share: float = 0.1
+) -> tuple[list[Record], dict[str, str]]:
+    """``count`` calls for benchmarks: exemplar skeletons with turns mixed across the domain's exemplars and
+    a third of the words replaced, plus planted duplicates (exact copies, 5 % and 10 % word edits) of
+    earlier calls. Returns the calls in order and {planted id: original id}."""
+    rng = random.Random(seed)
+    vocab = vocabulary(exemplars)
+    turns_by = {}
+    for r in exemplars:
+        for t in r["turns"]:
+            turns_by.setdefault((r["domain"], t["speaker"]), []).append(t["text"].split())
+    calls: list[Record] = []
+    planted: dict[str, str] = {}
+    distinct = 0
+    while len(calls) < count:
+        if calls and distinct > 10 and rng.random() < duplicate_share:
+            original = calls[rng.randrange(len(calls))]
+            while original["id"] in planted:
+                original = calls[rng.randrange(len(calls))]
+            kind = rng.randrange(3)
+            copy_ = (
+                case_punct_copy(original)
+                if kind == 0
+                else word_edits(original, 0.05 if kind == 1 else 0.10, rng.randrange(2**31), vocab)
+            )
+            copy_["id"] = f"syn{len(calls):07d}"
+            planted[copy_["id"]] = original["id"]
+            calls.append(copy_)
+            continue
+        base = exemplars[rng.randrange(len(exemplars))]
+        turns = []
+        for t in base["turns"]:
+            pool = turns_by[(base["domain"], t["speaker"])]
+            words = list(t["text"].split() if rng.random() < 0.5 else pool[rng.randrange(len(pool))])
+            for k in range(len(words)):
+                if rng.random() < 0.33:
+                    words[k] = vocab[rng.randrange(len(vocab))]
+            turns.append(dict(t, text=" ".join(words)))
+        calls.append(dict(base, id=f"syn{len(calls):07d}", turns=turns))
+        distinct += 1
+    return calls, planted

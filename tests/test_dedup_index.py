@@ -94,3 +94,36 @@ def test_band_lookup_finds_exactly_the_rows_sharing_a_band() -> None:
     banding = Banding.for_threshold(0.4, 128)
     q, rows = BandLookup(banding.keys(library)).candidate_pairs(banding.keys(queries))
     assert sorted(zip(q.tolist(), rows.tolist(), strict=True)) == [(0, 3), (1, 50)]
+
+
+def test_vectorised_signatures_equal_datasketch_minhash(mixed: list[dict[str, Any]]) -> None:
+    from datasketch import MinHash
+
+    from transcript_assets.dedup.minhash_signatures import MINHASH_SEED, SCHEME, signatures
+    from transcript_assets.dedup.transcript_words import call_tokens, shingle_hashes
+
+    sets = [shingle_hashes(call_tokens(r["turns"]), 3) for r in mixed[:6]]
+    ours = signatures(sets, 64)
+    for row, hashes in zip(ours, sets, strict=True):
+        reference = MinHash(num_perm=64, seed=MINHASH_SEED, scheme=SCHEME, hashfunc=int)
+        reference.update_batch(hashes.tolist())
+        assert (row == reference.hashvalues).all()
+
+
+def test_the_index_hash_is_the_ledger_content_hash(mixed: list[dict[str, Any]]) -> None:
+    from transcript_assets.content_hash import content_hash
+
+    tricky = dict(
+        mixed[0], id="tricky", turns=[dict(t, text=f"{t['text']} spk_agent") for t in mixed[0]["turns"]]
+    )
+    for record in [*mixed[:10], tricky]:
+        [row_hash] = DedupIndex(LEXICAL).describe([record]).hashes
+        assert row_hash == content_hash(record["turns"])
+
+
+def test_call_tokens_are_the_normalised_words() -> None:
+    from transcript_assets.content_hash import normalise
+    from transcript_assets.dedup.transcript_words import call_tokens
+
+    text = "Ｗell—I'd LIKE: 3½ refunds…  ok?! naïve café, İstanbul_x"
+    assert call_tokens([{"speaker": "AGENT", "text": text}]) == ["spk_agent", *normalise(text).split()]

@@ -16,14 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from transcript_assets.content_hash import content_hash
 from transcript_assets.dedup.call_embeddings import Embedder
 from transcript_assets.dedup.dedup_config import DedupConfig
 from transcript_assets.dedup.dedup_decision import DedupDecision
 from transcript_assets.dedup.flow_skeleton import skeleton, within_edits
 from transcript_assets.dedup.lsh_bands import Banding, BandLookup
 from transcript_assets.dedup.minhash_signatures import signatures
-from transcript_assets.dedup.transcript_words import call_tokens, content_words, word_shingles
+from transcript_assets.dedup.transcript_words import (
+    call_tokens,
+    content_word_hashes,
+    shingle_hashes,
+    tokens_content_hash,
+)
 from transcript_assets.dedup.vector_search import top1
 
 
@@ -146,21 +150,18 @@ class DedupIndex:
     def describe(self, records: Sequence[Mapping[str, Any]]) -> IndexRows:
         """Hashes, skeletons and signatures of ``records`` (embeddings are computed lazily, when needed)."""
         turns = [r["turns"] for r in records]
+        tokens = [call_tokens(t) for t in turns]
         num_perm = self.config.minhash_num_perm
+        size = self.config.minhash_shingle_words
         return IndexRows(
             ids=[str(r["id"]) for r in records],
-            hashes=[content_hash(t) for t in turns],
+            hashes=[tokens_content_hash(t, w) for t, w in zip(turns, tokens, strict=True)],
             skeletons=[skeleton(t) for t in turns],
             text_signatures=(
-                signatures(
-                    (word_shingles(call_tokens(t), self.config.minhash_shingle_words) for t in turns),
-                    num_perm,
-                )
-                if self.uses_minhash
-                else None
+                signatures([shingle_hashes(t, size) for t in tokens], num_perm) if self.uses_minhash else None
             ),
             content_signatures=(
-                signatures((content_words(t) for t in turns), num_perm) if self.uses_flow else None
+                signatures([content_word_hashes(t) for t in tokens], num_perm) if self.uses_flow else None
             ),
         )
 
