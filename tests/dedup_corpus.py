@@ -250,7 +250,7 @@ def synthetic_calls(
                 if kind == 0
                 else word_edits(original, 0.05 if kind == 1 else 0.10, rng.randrange(2**31), vocab)
             )
-            copy_["id"] = f"syn{len(calls):07d}"
+            copy_["id"] = f"syn{len(calls):07d}-{('copy', 'edit05', 'edit10')[kind]}"
             planted[copy_["id"]] = original["id"]
             calls.append(copy_)
             continue

@@ -133,3 +133,36 @@ def test_library_with_every_rule_drops_a_paraphrase_semantically(
     )
     assert (dup.duplicate_similarity or 0) >= 0.95
     assert (project_home / "store" / "dedup_index" / "seg-0000000000" / "embeddings.npy").exists()
+
+
+def test_the_build_library_job_runs_dedup_as_generate_does(
+    project_home: Path, packs: dict[str, DomainPack]
+) -> None:
+    """RequestRunner runs the build_library job: both assets, in one step, on the project's instance."""
+    from dagster import Definitions
+
+    from transcript_assets.jobs import build_library_job
+    from transcript_assets.raw_transcripts import raw_transcripts
+    from transcript_assets.scored_transcripts import scored_transcripts
+
+    resources = build_resources()
+    defs = Definitions(
+        assets=[raw_transcripts, scored_transcripts, transcript_library],
+        jobs=[build_library_job],
+        resources=resources,
+    )
+    exemplars = exemplar_records(packs)[:4]
+    seeded = _seed_shard(resources["ledger"], "rjob", 0, [*exemplars, case_punct_copy(exemplars[2])])
+    result = defs.resolve_job_def("build_library").execute_in_process(
+        instance=DagsterInstance.get(),
+        run_config={"ops": {"transcript_library": {"config": {"rules": LEXICAL}}}},
+    )
+    assert result.success
+    keys = {
+        m.asset_key.to_user_string() for m in result.asset_materializations_for_node("transcript_library")
+    }
+    assert keys == {"dedup_index", "transcript_library"}
+    counts = resources["ledger"].state_counts("rjob")
+    assert (counts["accepted"], counts["duplicate"]) == (4, 1)
+    [dup] = resources["ledger"].slots_in_state("rjob", ("duplicate",))
+    assert (dup.duplicate_rule, dup.duplicate_of) == ("exact", seeded[2]["id"])

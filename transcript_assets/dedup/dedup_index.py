@@ -20,6 +20,7 @@ from transcript_assets.dedup.call_embeddings import Embedder
 from transcript_assets.dedup.dedup_config import DedupConfig
 from transcript_assets.dedup.dedup_decision import DedupDecision
 from transcript_assets.dedup.flow_skeleton import skeleton, within_edits
+from transcript_assets.dedup.growing_rows import GrowingRows
 from transcript_assets.dedup.lsh_bands import Banding, BandLookup
 from transcript_assets.dedup.minhash_signatures import signatures
 from transcript_assets.dedup.transcript_words import (
@@ -74,9 +75,9 @@ class DedupIndex:
         self._ids: list[str] = []
         self._hashes: list[str] = []
         self._skeletons: list[str] = []
-        self._text_sigs: list[np.ndarray] = []
-        self._content_sigs: list[np.ndarray] = []
-        self._embeddings: list[np.ndarray] = []
+        self._text_sigs = GrowingRows()
+        self._content_sigs = GrowingRows()
+        self._embeddings = GrowingRows()
         self._row_of_hash: dict[str, int] = {}
         self._row_of_id: dict[str, int] = {}
         self._text_lookups: list[tuple[int, np.ndarray, BandLookup]] = []
@@ -105,8 +106,8 @@ class DedupIndex:
     def rows(self, start: int = 0) -> IndexRows:
         """The index rows from ``start`` on (what a new segment of the stored index holds)."""
 
-        def cat(parts: list[np.ndarray]) -> np.ndarray | None:
-            return np.concatenate(parts)[start:] if parts else None
+        def cat(parts: GrowingRows) -> np.ndarray | None:
+            return None if parts.view is None else parts.view[start:].copy()
 
         return IndexRows(
             ids=self._ids[start:],
@@ -171,14 +172,14 @@ class DedupIndex:
         batch_sigs: np.ndarray,
         banding: Banding,
         lookups: list[tuple[int, np.ndarray, BandLookup]],
-        library_sigs: list[np.ndarray],
+        library_sigs: GrowingRows,
         threshold: float,
         accept: Callable[[int, int], bool],
     ) -> list[list[_Match]]:
         """Per batch row, the index rows and earlier batch rows whose estimated Jaccard reaches threshold."""
         matches: list[list[_Match]] = [[] for _ in range(batch_sigs.shape[0])]
         batch_keys = banding.keys(batch_sigs)
-        library = np.concatenate(library_sigs) if library_sigs else None
+        library = library_sigs.view
         sources = [(offset, lookup, library) for offset, _, lookup in lookups]
         sources.append((None, BandLookup(batch_keys), batch_sigs))
         for offset, lookup, against in sources:
@@ -298,17 +299,12 @@ class DedupIndex:
         return DedupDecision(batch.ids[i], content_hash=batch.hashes[i])
 
     def library_top1(self, queries: np.ndarray) -> list[_Match | None]:
-        """Each query's most similar stored embedding (one blocked matrix product per stored block)."""
-        best: list[_Match | None] = [None] * queries.shape[0]
-        offset = 0
-        for block in self._embeddings:
-            rows, sims = top1(queries, block)
-            for q, (row, sim) in enumerate(zip(rows.tolist(), sims.tolist(), strict=True)):
-                current = best[q]
-                if row >= 0 and (current is None or sim > current.similarity):
-                    best[q] = _Match(sim, row + offset)
-            offset += block.shape[0]
-        return best
+        """Each query's most similar stored embedding (blocked matrix products, vector_search.top1)."""
+        matrix = self._embeddings.view
+        if matrix is None or not len(matrix):
+            return [None] * queries.shape[0]
+        rows, sims = top1(queries, matrix)
+        return [_Match(s, r) for r, s in zip(rows.tolist(), sims.tolist(), strict=True)]
 
     def embed(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         assert self.embedder is not None
