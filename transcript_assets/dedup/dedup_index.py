@@ -54,9 +54,10 @@ class _Match:
 
 
 def _tiered(lookups: list[tuple[int, np.ndarray, BandLookup]], offset: int, keys: np.ndarray) -> None:
-    """Add a lookup for rows from ``offset``; merge neighbours of similar size (amortised O(n log n))."""
+    """Add a lookup for rows from ``offset``; merge equal-or-smaller neighbours, like a binary counter, so each
+    row is re-sorted O(log n) times and a query visits O(log n) lookups."""
     lookups.append((offset, keys, BandLookup(keys)))
-    while len(lookups) >= 2 and lookups[-1][2].size * 2 >= lookups[-2][2].size:
+    while len(lookups) >= 2 and lookups[-1][2].size >= lookups[-2][2].size:
         (start, first, _), (_, second, _) = lookups[-2], lookups[-1]
         merged = np.concatenate([first, second])
         lookups[-2:] = [(start, merged, BandLookup(merged))]
