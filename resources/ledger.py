@@ -56,6 +56,8 @@ class SlotRow:
     quality: dict[str, Any] | None
     content_hash: str | None
     duplicate_of: str | None
+    duplicate_rule: str | None = None
+    duplicate_similarity: float | None = None
 
 
 def _slot(row: Any) -> SlotRow:
@@ -72,6 +74,8 @@ def _slot(row: Any) -> SlotRow:
         quality=row.quality,
         content_hash=row.content_hash,
         duplicate_of=row.duplicate_of,
+        duplicate_rule=row.duplicate_rule,
+        duplicate_similarity=row.duplicate_similarity,
     )
 
 
@@ -283,14 +287,36 @@ class Ledger(ConfigurableResource):
     def record_accepted(self, slot_id: str, content_hash: str, library_seq: int) -> None:
         self._set(slot_id, state="accepted", content_hash=content_hash, library_seq=library_seq)
 
-    def record_duplicate(self, slot_id: str, content_hash: str, duplicate_of: str) -> None:
+    def record_duplicate(
+        self,
+        slot_id: str,
+        content_hash: str,
+        duplicate_of: str,
+        rule: str = "exact",
+        similarity: float = 1.0,
+    ) -> None:
+        """The slot duplicates the accepted ``duplicate_of``: which dedup ``rule`` fired, at what similarity."""
         self._set(
             slot_id,
             state="duplicate",
             content_hash=content_hash,
             duplicate_of=duplicate_of,
-            reason=f"exact duplicate of {duplicate_of}",
+            duplicate_rule=rule,
+            duplicate_similarity=similarity,
+            reason=f"{rule} duplicate of {duplicate_of} (similarity {similarity:.3f})",
         )
+
+    def duplicates_by_rule(self, request_id: str | None = None) -> dict[str, int]:
+        """How many slots each dedup rule dropped (of one request, or of all)."""
+        query = select(slots.c.duplicate_rule, func.count()).where(slots.c.state == "duplicate")
+        if request_id is not None:
+            query = query.where(slots.c.request_id == request_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.group_by(slots.c.duplicate_rule)).all()
+        counts: Counter[str] = Counter()
+        for rule, n in rows:
+            counts[rule or "exact"] += n  # duplicates recorded before migration 3 were exact ones
+        return dict(counts)
 
     def accepted_slots(self, request_id: str | None = None) -> list[SlotRow]:
         query = select(slots).where(slots.c.state == "accepted")

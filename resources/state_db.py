@@ -24,7 +24,9 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection
 
@@ -76,6 +78,10 @@ slots = Table(
     Column("quality", JSON, nullable=True),
     Column("content_hash", String(64), nullable=True),
     Column("duplicate_of", String(96), nullable=True),
+    Column("duplicate_rule", String(16), nullable=True),  # exact | minhash | flow | semantic (migration 3)
+    Column(
+        "duplicate_similarity", Float, nullable=True
+    ),  # the rule's similarity to duplicate_of (migration 3)
     Column("library_seq", Integer, nullable=True),
     Column("updated_at", DateTime(timezone=True), server_default=func.now(), onupdate=func.now()),
     Index("ix_slots_request_state", "request_id", "state"),
@@ -189,6 +195,21 @@ def _v2_nodes(conn: Connection) -> None:
     metadata.create_all(conn, tables=[nodes, node_controls, node_events])
 
 
+def _add_missing_columns(conn: Connection, table: Table, names: tuple[str, ...]) -> None:
+    """ALTER TABLE ... ADD COLUMN for each named column the table lacks (a fresh v1 table already has them)."""
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name not in present:
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
+
+
+def _v3_duplicate_rule(conn: Connection) -> None:
+    """Dedup records which rule dropped a duplicate and its similarity (duplicate_of is from v1)."""
+    _add_missing_columns(conn, slots, ("duplicate_rule", "duplicate_similarity"))
+
+
 def _v7_settings_intake_alerts(conn: Connection) -> None:
     metadata.create_all(conn, tables=[settings_table, request_sources, node_restrictions, alert_log])
 
@@ -196,6 +217,7 @@ def _v7_settings_intake_alerts(conn: Connection) -> None:
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_nodes),
+    (3, _v3_duplicate_rule),
     (7, _v7_settings_intake_alerts),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]

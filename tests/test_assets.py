@@ -25,6 +25,7 @@ def test_definitions_load() -> None:
         "raw_transcripts",
         "scored_transcripts",
         "transcript_library",
+        "dedup_index",
         "custom_json_export",
         "contact_lens_export",
         "ccai_export",
@@ -75,7 +76,7 @@ def test_materialize_a_shard_and_the_library(
 
     library = materialize([transcript_library], resources=resources, instance=instance)
     assert library.success
-    lib = library.output_for_node("transcript_library")
+    lib = library.output_for_node("transcript_library", "transcript_library")
     assert len(lib) == len(scored)
     counts = ledger.state_counts(request_id)
     assert counts["accepted"] + counts["duplicate"] == len(scored)
@@ -96,7 +97,12 @@ def test_materialize_a_shard_and_the_library(
 
     # Materializing the library again adds nothing: it is incremental.
     again = materialize([transcript_library], resources=resources, instance=instance)
-    assert again.asset_materializations_for_node("transcript_library")[0].metadata["added"].value == 0
+    [again_meta] = [
+        m.metadata
+        for m in again.asset_materializations_for_node("transcript_library")
+        if m.asset_key.to_user_string() == "transcript_library"
+    ]
+    assert again_meta["added"].value == 0 and again_meta["compared"].value == 0
 
 
 def test_workspace_loads_in_dagster(project_home: Path) -> None:

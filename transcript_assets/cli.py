@@ -399,6 +399,7 @@ def domains(domains_dir: tuple[Path, ...]) -> None:
 
 from node_agent.command import agent as agent_command  # noqa: E402
 from transcript_assets.config_command import config  # noqa: E402
+from transcript_assets.dedup_command import dedup_command  # noqa: E402
 from transcript_assets.nodes_command import nodes_command  # noqa: E402  (registered below)
 from transcript_assets.submit_command import submit  # noqa: E402
 
@@ -406,6 +407,7 @@ main.add_command(agent_command, "agent")
 main.add_command(nodes_command)
 main.add_command(submit)
 main.add_command(config)
+main.add_command(dedup_command)
 
 if __name__ == "__main__":
     main()

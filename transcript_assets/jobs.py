@@ -10,7 +10,7 @@ generate_shard_job = define_asset_job(
 
 build_library_job = define_asset_job(
     name="build_library",
-    selection=AssetSelection.assets("transcript_library"),
+    selection=AssetSelection.assets("dedup_index", "transcript_library"),
     description="Add newly passed transcripts to the de-duplicated library.",
 )
 
