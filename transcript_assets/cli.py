@@ -397,5 +397,9 @@ def domains(domains_dir: tuple[Path, ...]) -> None:
         click.echo(f"  caller types: {', '.join(pack.caller_types)}")
 
 
+from transcript_assets.scrub_command import scrub  # noqa: E402  (PHI / PII scrubbing of a user's file)
+
+main.add_command(scrub)
+
 if __name__ == "__main__":
     main()
