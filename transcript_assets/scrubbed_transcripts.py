@@ -6,8 +6,6 @@ the raw one in the ledger; a record that already carries ``phi`` (scrubbed by an
 through unchanged.
 """
 
-from __future__ import annotations
-
 import time
 from collections import Counter
 from enum import StrEnum

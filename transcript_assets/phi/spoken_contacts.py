@@ -21,6 +21,7 @@ _URL = re.compile(
     rf"(?:\s+(?:forward\s+)?slash\s+{_PART})*\b",
     re.IGNORECASE,
 )
+_EMAIL_CUE = re.compile(r"\b(?:e-?mail|address|reach me|write to|send it to|username)\b", re.IGNORECASE)
 _WORDS = {"dot": ".", "period": ".", "underscore": "_", "dash": "-", "hyphen": "-", "at": "@", "slash": "/"}
 _NOT_LOCAL = frozenset(
     {"me", "us", "him", "her", "them", "you", "it", "this", "that", "is", "email", "address"}
@@ -38,8 +39,11 @@ def spoken_contact_rewrites(text: str) -> list[Rewrite]:
     rewrites: list[Rewrite] = []
     for m in _EMAIL.finditer(text):
         local = m.group("local")
-        first = local.split()[0].lower()
-        if first in _NOT_LOCAL and len(local.split()) == 1:
+        words = local.split()
+        # One plain word before "at", no digit and no e-mail cue before it: "upload the receipts at
+        # tidewell dot org" is a web address, not an e-mail.
+        plain = len(words) == 1 and not any(c.isdigit() for c in local)
+        if plain and (words[0].lower() in _NOT_LOCAL or not _EMAIL_CUE.search(text[: m.start()][-60:])):
             continue
         rewrites.append(Rewrite(m.start(), m.end(), _written(m.group(0))))
     for m in _URL.finditer(text):
