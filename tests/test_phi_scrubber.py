@@ -104,6 +104,20 @@ def test_agent_and_company_names_are_kept(scrubber: PhiScrubber) -> None:
     assert not [p for p in out["phi"] if p["turn"] == 0]
 
 
+def test_a_caller_who_shares_the_agents_first_name_is_still_scrubbed() -> None:
+    record = call(
+        "Bluepine Health Plan, this is Maria. Who am I speaking with?",
+        "Hi Maria, my name is Maria Bates.",
+        "Thanks, Ms. Bates. Maria here will help you today.",
+    )
+    out = PhiScrubber(replacement="mask").scrub_record(record)
+    assert [t["text"] for t in out["turns"]] == [
+        "Bluepine Health Plan, this is Maria. Who am I speaking with?",
+        "Hi Maria, my name is [NAME].",
+        "Thanks, Ms. [NAME]. Maria here will help you today.",
+    ]
+
+
 def test_phi_spans_point_at_the_replacements(scrubber: PhiScrubber, planted: list[Any]) -> None:
     for record, spans in planted[:12]:
         for replacement in ("surrogate", "mask"):

@@ -40,13 +40,23 @@ def spacy_model_path() -> Path:
     return configs[0].parent
 
 
-@lru_cache(maxsize=1)
-def nlp_engine() -> NlpEngine:
+def spacy_nlp_engine() -> NlpEngine:
+    """A Presidio spaCy engine on the packaged model, with spaCy's full pipeline (as Presidio loads it)."""
     configuration = {
         "nlp_engine_name": "spacy",
         "models": [{"lang_code": "en", "model_name": str(spacy_model_path())}],
     }
     return NlpEngineProvider(nlp_configuration=configuration).create_engine()
+
+
+@lru_cache(maxsize=1)
+def nlp_engine() -> NlpEngine:
+    """The scrubber's engine: the dependency parser is switched off. Presidio reads tokens, lemmas and
+    entities; the small model's NER has its own token vectors, so entities are the same without it,
+    and the parser is a third of spaCy's time."""
+    engine = spacy_nlp_engine()
+    engine.nlp["en"].disable_pipe("parser")  # type: ignore[attr-defined]
+    return engine
 
 
 def _quiet_presidio() -> None:
@@ -66,9 +76,10 @@ def offline_suffix_list() -> None:
 
 @lru_cache(maxsize=1)
 def plain_analyzer() -> AnalyzerEngine:
-    """Presidio with its default recognizers only, on the same spaCy model (the benchmark's baseline)."""
+    """Presidio out of the box: its default recognizers on the same spaCy model, full pipeline (the
+    benchmark's baseline)."""
     _quiet_presidio()
-    return AnalyzerEngine(nlp_engine=nlp_engine(), supported_languages=["en"])
+    return AnalyzerEngine(nlp_engine=spacy_nlp_engine(), supported_languages=["en"])
 
 
 @lru_cache(maxsize=1)

@@ -23,9 +23,10 @@ _FILLER = (
     r"(?:[\s:#-]+(?:(?i:is|was|are|it's|it is|that's|that is|number|numbers|no\.?|ID|#|on file|reads|of"
     r"|should be|would be|as)(?=[\s:#-])))*[\s:#-]*(?:(?i:it's|is)\s+)?"
 )
-# An ID: letters, digits and hyphens with at least one digit; a space only before a part with a digit
-# ("BP 3391 0048", never "HP448129 and").
-_ALNUM_ID = r"(?=[A-Za-z0-9 -]*\d)[A-Za-z0-9](?:[A-Za-z0-9-]|\s(?=[A-Za-z-]*\d)){2,22}[A-Za-z0-9]"
+# An ID: letters, digits and hyphens; every space-separated part holds a digit, except a short capital
+# prefix ("BP 3391 0048", "HP448129"; never "is 55" or "HP448129 and").
+_ID_PART = r"[A-Za-z0-9-]*\d[A-Za-z0-9-]*"
+_ALNUM_ID = rf"(?:[A-Z]{{1,4}}\s)?{_ID_PART}(?:\s{_ID_PART}){{0,3}}"
 
 
 def labelled(label: str, value: str) -> str:
@@ -72,7 +73,8 @@ def _over_89(value: str) -> bool:
 
 
 def _has_digit(value: str) -> bool:
-    return any(c.isdigit() for c in value)
+    """An identifier, not a quantity: a digit and at least four letters or digits."""
+    return any(c.isdigit() for c in value) and sum(c.isalnum() for c in value) >= 4
 
 
 def _not_a_year_or_amount(value: str) -> bool:
@@ -95,8 +97,20 @@ _STATE_CODES = (
 _STATE = rf"(?:{US_STATES}|{_STATE_CODES})"
 _PLACE = r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}"
 _STREET_TYPE = (
-    r"(?i:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace"
-    r"|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Loop|Square|Sq|Row|Path|Pike|Alley|Crescent)"
+    # The USPS street suffixes (and their common abbreviations) that Faker and real addresses use.
+    r"(?i:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter"
+    r"|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Loop|Square|Sq|Row|Path|Pike|Alley|Crescent|Annex"
+    r"|Arcade|Bayou|Beach|Bend|Bluffs?|Bottom|Branch|Bridge|Brooks?|Burgs?|Bypass|Camp|Canyon|Cape"
+    r"|Causeway|Centers?|Circles|Cliffs?|Club|Common|Corners?|Course|Courts|Coves?|Creek|Crest|Crossing"
+    r"|Crossroad|Curve|Dale|Dam|Divide|Drives|Estates?|Expressway|Extensions?|Falls?|Ferry|Fields?"
+    r"|Flats?|Fords?|Forest|Forges?|Forks?|Fort|Freeway|Gardens?|Gateway|Glens?|Greens?|Groves?"
+    r"|Harbors?|Haven|Heights|Hills?|Hollow|Inlet|Islands?|Isle|Junctions?|Keys?|Knolls?|Lakes?"
+    r"|Landing|Lights?|Locks?|Lodge|Mall|Manors?|Meadows?|Mews|Mills?|Mission|Motorway|Mount|Mountains?"
+    r"|Neck|Orchard|Oval|Overpass|Parks?|Parkways|Pass|Passage|Pines?|Plains?|Plaza|Points?|Ports?"
+    r"|Prairie|Radial|Ramp|Ranch|Rapids?|Rest|Ridges?|River|Roads|Route|Rue|Run|Shoals?|Shores?|Skyway"
+    r"|Springs?|Spurs?|Squares|Station|Stravenue|Stream|Streets|Summit|Terraces|Throughway|Trace|Track"
+    r"|Trafficway|Tunnel|Turnpike|Underpass|Unions?|Valleys?|Via|Viaduct|Views?|Villages?|Ville|Vista"
+    r"|Walks?|Wall|Ways|Wells?)"
 )
 _UNIT = r"(?:,?\s+(?i:apartment|apt|unit|suite|ste|number|no|#)\.?\s*#?\s*[A-Za-z0-9-]{1,6})"
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"

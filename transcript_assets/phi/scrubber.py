@@ -108,16 +108,18 @@ _GREETING = frozenset(
 
 
 def _trim_name(text: str, start: int, end: int, protected: list[str]) -> tuple[int, int]:
-    """A name span without a greeting or the agent's / company's name at its edges ("Hi Maria, Dana")."""
-    drop = _GREETING | {p.lower() for p in protected}
+    """A name span without a greeting at its start, nor the agent's or company's name set off by a comma
+    ("Hi Maria, Dana" → "Dana"). "Maria Bates" stays whole: a caller may share the agent's first name."""
+    own = {p.lower() for p in protected}
     while True:
-        m = re.match(r"([A-Za-z']+)[\s,]+", text[start:end])
-        if not m or m.group(1).lower() not in drop:
+        m = re.match(r"([A-Za-z']+)([\s,]+)", text[start:end])
+        word = m.group(1).lower() if m else ""
+        if not m or not (word in _GREETING or (word in own and "," in m.group(2))):
             break
         start += m.end()
     while True:
-        m = re.search(r"[\s,]+([A-Za-z']+)$", text[start:end])
-        if not m or m.group(1).lower() not in drop:
+        m = re.search(r"([\s,]+)([A-Za-z']+)$", text[start:end])
+        if not m or not (m.group(2).lower() in own and "," in m.group(1)):
             break
         end = start + m.start()
     return start, end

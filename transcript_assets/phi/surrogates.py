@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from faker import Faker
@@ -215,7 +216,7 @@ class SurrogateBook:
         return say_digits(value) if spoken else value
 
     # ---- the rest ---------------------------------------------------------------------------------------
-    def _remembered(self, occurrence: Occurrence, make) -> str:  # type: ignore[no-untyped-def]
+    def _remembered(self, occurrence: Occurrence, make: Callable[[], str]) -> str:
         key = (occurrence.kind, re.sub(r"[^0-9a-z]", "", occurrence.normalised.lower()))
         if key not in self._values:
             self._values[key] = make()
