@@ -41,6 +41,8 @@ def normalise(text: str) -> NormalisedText:
         ("oh three slash oh three slash fifty two", "03/03/52"),
         ("five four three dash two one dash nine eight seven six", "543-21-9876"),
         ("jane dot doe at gmail dot com", "jane.doe@gmail.com"),
+        ("my zip is 9 0 2 1 0", "my zip is 90210"),
+        ("I have 2 kids and 3 dogs", "I have 2 kids and 3 dogs"),
         ("visit www dot bluepine dot com slash portal today", "visit www.bluepine.com/portal today"),
     ],
 )

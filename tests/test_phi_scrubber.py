@@ -118,6 +118,19 @@ def test_a_caller_who_shares_the_agents_first_name_is_still_scrubbed() -> None:
     ]
 
 
+def test_titles_stay_and_what_follows_them_goes() -> None:
+    """Real output of the embedded model: titles before IDs, a local number without area code."""
+    record = call(
+        "Good afternoon, I'm speaking with Mr. Okafor, a doctor at the clinic.",
+        "Thank you, Ms. A-43716. Please call today at 289-5603.",
+    )
+    out = PhiScrubber(replacement="mask").scrub_record(record)
+    assert [t["text"] for t in out["turns"]] == [
+        "Good afternoon, I'm speaking with Mr. [NAME], a doctor at the clinic.",
+        "Thank you, Ms. [ID]. Please call today at [PHONE].",
+    ]
+
+
 def test_phi_spans_point_at_the_replacements(scrubber: PhiScrubber, planted: list[Any]) -> None:
     for record, spans in planted[:12]:
         for replacement in ("surrogate", "mask"):

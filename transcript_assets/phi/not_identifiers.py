@@ -21,9 +21,9 @@ NOT_A_PLACE: frozenset[str] = (
     )
 )
 
-# Call-center words spaCy sometimes tags as a person: greetings, roles, plan words, common drug names.
+# Call-center words spaCy sometimes tags as a person: greetings, roles, titles, plan and drug names.
 NOT_A_NAME: frozenset[str] = _words(
     "okay ok yes no sure thanks thank hello hi hey sorry please great perfect alright um uh oh wow "
     "agent customer caller member copay deductible medicare medicaid tylenol advil ibuprofen lisinopril "
-    "metformin atorvastatin amoxicillin insulin ma'am sir"
+    "metformin atorvastatin amoxicillin insulin ma'am sir mr mr. mrs mrs. ms ms. miss dr dr. doctor nurse"
 )

@@ -118,7 +118,8 @@ _NOT_NAME = (
     r"(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June"
     r"|July|August|September|October|November|December|Okay|OK|Yes|No|Sure|Thanks|Thank|Hello|Hi|Sorry"
     r"|The|That|This|It|Just|Calling|Here|Not|So|Well|Oh|Um|Uh|Great|Perfect|Fine|Good|Right|Correct"
-    r"|Actually|Really|Also|And|But|Still|Very|Glad|Happy|Trying|Looking|Having)\b)"
+    r"|Actually|Really|Also|And|But|Still|Very|Glad|Happy|Trying|Looking|Having|Mr|Mrs|Ms|Miss|Mx|Dr|Doctor"
+    r"|Nurse|Prof)\b)"
 )
 _NAME_WORD = r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
 _PERSON = rf"{_NOT_NAME}{_NAME_WORD}(?:\s+(?:[A-Z]\.\s+)?{_NOT_NAME}{_NAME_WORD}){{0,2}}"
@@ -230,6 +231,7 @@ RULES: dict[str, list[Rule]] = {
             r"(?![\w-])",
             0.6,
         ),
+        Rule("PHONE", r"(?<![\w-])[2-9]\d{2}-\d{4}(?![\w-])", 0.5),  # a local number, "289-5603"
         Rule(
             "PHONE",
             labelled(

@@ -150,6 +150,8 @@ def _trim(run: list[tuple[str, _Token]]) -> list[tuple[str, _Token]]:
         run = run[1:]
     while run and (run[-1][1].kind in ("sep", "repeat", "and") or run[-1][1].text == "A"):
         run = run[:-1]  # a trailing "A" is an article ("two A..." is rare), other letters end IDs ("four B")
+    if all(t.kind == "digits" and len(t.text) == 1 for _, t in run) and len(run) >= 3:
+        return run  # digits read out one by one: "9 0 2 1 0"
     if not any(t.kind in _NUMBER_KINDS for _, t in run):
         return []
     if all(t.kind == "digits" or t.kind == "letter" for _, t in run):
