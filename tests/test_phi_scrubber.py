@@ -131,6 +131,16 @@ def test_titles_stay_and_what_follows_them_goes() -> None:
     ]
 
 
+def test_codes_that_name_no_one_are_kept() -> None:
+    record = call(
+        "The visit was billed under CPT code 99213, the diagnosis code is E11.9, and the model number is X52000.",
+        "My member number is 44812930 and the claim is 5512093.",
+    )
+    out = PhiScrubber(replacement="mask").scrub_record(record)
+    assert out["turns"][0]["text"] == record["turns"][0]["text"]
+    assert out["turns"][1]["text"] == "My member number is [MEMBER_ID] and the claim is [ID]."
+
+
 def test_phi_spans_point_at_the_replacements(scrubber: PhiScrubber, planted: list[Any]) -> None:
     for record, spans in planted[:12]:
         for replacement in ("surrogate", "mask"):

@@ -40,6 +40,7 @@ class Rule:
     pattern: str
     score: float = 0.8
     validate: Callable[[str], bool] | None = None
+    not_after: re.Pattern[str] | None = None  # skip a value whose preceding words match this
 
 
 class RegexRecognizer(EntityRecognizer):
@@ -63,6 +64,8 @@ class RegexRecognizer(EntityRecognizer):
                 group = "value" if "value" in regex.groupindex and m.group("value") else 0
                 start, end = m.span(group)
                 if start == end or (rule.validate and not rule.validate(text[start:end])):
+                    continue
+                if rule.not_after and rule.not_after.search(text[max(0, start - 30) : start]):
                     continue
                 results.append(RecognizerResult(rule.kind, start, end, rule.score))
         return results
@@ -123,6 +126,12 @@ _NOT_NAME = (
 )
 _NAME_WORD = r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
 _PERSON = rf"{_NOT_NAME}{_NAME_WORD}(?:\s+(?:[A-Z]\.\s+)?{_NOT_NAME}{_NAME_WORD}){{0,2}}"
+
+# Codes that name a procedure, diagnosis, drug or promotion, not a person: "CPT code 99213".
+_CODE_LABEL = re.compile(
+    r"(?i:\b(?:CPT|ICD(?:-10)?|HCPCS|NDC|billing|diagnosis|procedure|promo|promotion|discount|coupon|error"
+    r"|model)(?: code| codes| number)?(?: is| was| of)?[\s:#]*)$"
+)
 
 RULES: dict[str, list[Rule]] = {
     "names": [
@@ -316,6 +325,7 @@ RULES: dict[str, list[Rule]] = {
             r"(?<![\w$.,-])[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?![\w-]|[.,]\d)",
             0.5,
             _not_a_year_or_amount,
+            _CODE_LABEL,
         ),
     ],
 }
