@@ -141,6 +141,23 @@ def test_codes_that_name_no_one_are_kept() -> None:
     assert out["turns"][1]["text"] == "My member number is [MEMBER_ID] and the claim is [ID]."
 
 
+def test_phrasings_found_by_probing() -> None:
+    """Gaps found by trying phrasings that are in neither test set."""
+    record = call(
+        "Can I get a callback number and your Medicaid ID?",
+        "Best number is area code six one seven, then five five five, oh one four four. "
+        "Her Medicaid ID is 991234567.",
+        "And an email?",
+        "You can email me at tom underscore riley eighty at hotmail dot com.",
+    )
+    out = PhiScrubber(replacement="mask").scrub_record(record)
+    assert (
+        out["turns"][1]["text"]
+        == "Best number is area code [PHONE], then [PHONE]. Her Medicaid ID is [MEMBER_ID]."
+    )
+    assert out["turns"][3]["text"] == "You can email me at [EMAIL]."
+
+
 def test_phi_spans_point_at_the_replacements(scrubber: PhiScrubber, planted: list[Any]) -> None:
     for record, spans in planted[:12]:
         for replacement in ("surrogate", "mask"):

@@ -162,7 +162,13 @@ RULES: dict[str, list[Rule]] = {
             labelled(r"\b(?:apartment|apt\.?|unit|suite)", r"\d{1,5}[A-Za-z]?|[A-Za-z]\d{0,4}"),
             0.6,
         ),
-        Rule("CITY", rf"(?<![\w-])(?P<value>{_PLACE}),?\s+{_STATE}\b(?!\s+(?:Street|Avenue|Road))", 0.6),
+        # "Springfield, Illinois", "Springfield Illinois", "Springfield, IL" (a bare "ID" or "OK" needs the comma).
+        Rule(
+            "CITY",
+            rf"(?<![\w-])(?P<value>{_PLACE})(?:,?\s+(?:{US_STATES})|,\s+(?:{_STATE_CODES}))\b"
+            r"(?!\s+(?:Street|Avenue|Road))",
+            0.6,
+        ),
         # The place after a street address: "1650 Oakridge Drive, Plano", "2750 Pinecrest Way in Boise".
         Rule(
             "CITY",
@@ -241,6 +247,7 @@ RULES: dict[str, list[Rule]] = {
             0.6,
         ),
         Rule("PHONE", r"(?<![\w-])[2-9]\d{2}-\d{4}(?![\w-])", 0.5),  # a local number, "289-5603"
+        Rule("PHONE", labelled(r"\barea code", r"\d{3}"), 0.9),  # "area code six one seven, then ..."
         Rule(
             "PHONE",
             labelled(

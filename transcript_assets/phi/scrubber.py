@@ -49,6 +49,7 @@ from transcript_assets.phi.turn_context import asked_for
 
 SCORE_THRESHOLD = 0.35
 _TITLE_BEFORE = re.compile(r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof)\.?\s+$")
+_LEADING_WORD = re.compile(r"(?i:her|his|my|our|their|your|the|a|an)\s+(?=\S)")
 _BIRTH = re.compile(r"\b(?:born|birth|DOB|birthday|birthdate|b-day)\b", re.IGNORECASE)
 _NAME_TOKEN = re.compile(r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?")
 
@@ -226,15 +227,20 @@ class PhiScrubber:
         kind = PRESIDIO_KINDS.get(result.entity_type, result.entity_type)
         if kind not in kinds:
             return None
-        value = text[result.start : result.end]
+        start, value = result.start, text[result.start : result.end]
         if result.entity_type in ("PERSON", "LOCATION"):
-            if not any(c.isupper() for c in value) or value.strip().lower() in NOT_A_NAME:
+            # spaCy's "Her Medicaid", "The Springfield": a possessive or article is not part of it.
+            lead = _LEADING_WORD.match(value)
+            if lead:
+                start, value = start + lead.end(), value[lead.end() :]
+            bare = value.strip().lower()
+            if not any(c.isupper() for c in value) or bare in NOT_A_NAME:
                 return None
-            if result.entity_type == "LOCATION" and value.strip().lower() in NOT_A_PLACE:
+            if result.entity_type == "LOCATION" and bare in NOT_A_PLACE:
                 return None
             if any(c.isdigit() for c in value):
                 return None  # spaCy's "Illinois 62704": the ZIP recognizer has the number
-        return _Span(result.start, result.end, kind)
+        return _Span(start, result.end, kind)
 
     @staticmethod
     def _from_question(

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import re
 
-from transcript_assets.phi.normalised_text import Rewrite
+from transcript_assets.phi.normalised_text import NormalisedText, Rewrite
+from transcript_assets.phi.spoken_numbers import spoken_number_rewrites
 
 _TLD = r"(?:com|net|org|edu|gov|io|us|co|info|biz|me|health|mail)"
 _PART = r"[A-Za-z0-9]+"
 _JOIN = r"\s+(?:dot|underscore|dash|hyphen|period)\s+"
+# A number said after the name part belongs to it: "tom underscore riley eighty at hotmail dot com".
+_NUMBER_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|\d+)"
 _EMAIL = re.compile(
-    rf"(?<![\w.@])(?P<local>{_PART}(?:{_JOIN}{_PART})*)\s+at\s+(?P<domain>{_PART}(?:\s+dot\s+{_PART})*\s+dot\s+{_TLD})\b",
+    rf"(?<![\w.@])(?P<local>{_PART}(?:{_JOIN}{_PART})*(?:\s+{_NUMBER_WORD}\b)*)\s+at\s+(?P<domain>{_PART}(?:\s+dot\s+{_PART})*\s+dot\s+{_TLD})\b",
     re.IGNORECASE,
 )
 _URL = re.compile(
@@ -29,6 +32,7 @@ _NOT_LOCAL = frozenset(
 
 
 def _written(spoken: str) -> str:
+    spoken = NormalisedText(spoken, spoken_number_rewrites(spoken)).text  # "riley eighty" → "riley 80"
     spoken = re.sub(r"(?i)https?\s+colon\s+slash\s+slash\s+", "https://", spoken)
     spoken = re.sub(r"(?i)\bforward\s+slash\b", "slash", spoken)
     words = spoken.split()
