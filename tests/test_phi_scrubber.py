@@ -156,6 +156,14 @@ def test_phrasings_found_by_probing() -> None:
         == "Best number is area code [PHONE], then [PHONE]. Her Medicaid ID is [MEMBER_ID]."
     )
     assert out["turns"][3]["text"] == "You can email me at [EMAIL]."
+    spaced = PhiScrubber(replacement="mask").scrub_record(
+        call(
+            "What is the IMEI of the phone?",
+            "It is 35 209900 176148 1, and I have 2 3 4 kids.",
+            domain="telecom",
+        )
+    )
+    assert spaced["turns"][1]["text"] == "It is [DEVICE], and I have 2 3 4 kids."
 
 
 def test_phi_spans_point_at_the_replacements(scrubber: PhiScrubber, planted: list[Any]) -> None:

@@ -80,6 +80,10 @@ def _has_digit(value: str) -> bool:
     return any(c.isdigit() for c in value) and sum(c.isalnum() for c in value) >= 4
 
 
+def _nine_digits(value: str) -> bool:
+    return sum(c.isdigit() for c in value) >= 9
+
+
 def _not_a_year_or_amount(value: str) -> bool:
     digits = sum(c.isdigit() for c in value)
     letters = sum(c.isalpha() for c in value)
@@ -326,6 +330,8 @@ RULES: dict[str, list[Rule]] = {
             0.8,
             _has_digit,
         ),
+        # Digit groups read out with pauses, 9+ digits in all: "35 209900 176148 1" (an IMEI).
+        Rule("ID", r"(?<![\w.,-])\d{1,6}(?: \d{1,6}){2,5}(?![\w-]|[.,]\d)", 0.5, _nine_digits),
         # Any other unique identifying number: 5+ digits, or 3+ digits with letters, as one token.
         Rule(
             "ID",
