@@ -164,6 +164,16 @@ def test_phrasings_found_by_probing() -> None:
         )
     )
     assert spaced["turns"][1]["text"] == "It is [DEVICE], and I have 2 3 4 kids."
+    dates = PhiScrubber(replacement="mask").scrub_record(
+        call(
+            "Is this for the knee replacement on the twelfth?",
+            "Right, and on the first try it failed. She is almost ninety-one. It was on the first of May.",
+        )
+    )
+    assert [t["text"] for t in dates["turns"]] == [
+        "Is this for the knee replacement on the [DATE]?",
+        "Right, and on the first try it failed. She is almost [AGE]. It was on [DATE].",
+    ]
 
 
 def test_phi_spans_point_at_the_replacements(scrubber: PhiScrubber, planted: list[Any]) -> None:

@@ -195,6 +195,13 @@ RULES: dict[str, list[Rule]] = {
         Rule("DATE", rf"(?<!\w){MONTH_PATTERN}\s+(?:the\s+)?{_DAY}(?:,?\s+(?:\d{{4}}|'\d{{2}}))?(?!\d)", 0.8),
         Rule("DATE", rf"(?<!\w)(?:the\s+)?{_DAY}\s+(?:of\s+)?{MONTH_PATTERN}(?:,?\s+\d{{4}})?(?!\d)", 0.8),
         Rule("DATE", rf"(?<!\w){MONTH_PATTERN}(?:\s+of)?,?\s+\d{{4}}(?!\d)", 0.7),
+        # A day of the month on its own: "on the twelfth?", "by the 3rd at noon" (not "on the first try").
+        Rule(
+            "DATE",
+            r"(?i:\b(?:on|by|until|before|after|since) the )(?P<value>\d{1,2}(?:st|nd|rd|th)?)"
+            r"(?=\s*(?:[.,;?!]|$|at\b|of\b|in the\b))",
+            0.7,
+        ),
         Rule("DATE", r"(?<![\w/.-])\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})(?![\w/-])", 0.75),
         Rule("DATE", r"(?<![\w/.-])\d{4}-\d{2}-\d{2}(?![\w-])", 0.75),
         Rule(
@@ -205,7 +212,8 @@ RULES: dict[str, list[Rule]] = {
         ),
         Rule(
             "AGE",
-            r"(?i:\b(?:aged?|turned|turning|she's|he's|I'm|I am|she is|he is|who's|who is)\s+)(?P<value>\d{2,3})"
+            r"(?i:\b(?:aged?|turned|turning|turns|she's|he's|I'm|I am|she is|he is|who's|who is|almost|nearly)\s+)"
+            r"(?P<value>\d{2,3})"
             r"(?!\s*(?:dollars|bucks|percent|%|minutes|days|hours|cents|mg|\.\d))\b",
             0.7,
             _over_89,

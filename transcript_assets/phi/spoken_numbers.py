@@ -52,8 +52,8 @@ _SEPARATOR_WORDS = {"dash": "-", "hyphen": "-", "dot": ".", "point": ".", "slash
 _SCALES = {"hundred": 100, "thousand": 1000}
 
 MONTH_PATTERN = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?"
+    r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)(?![a-z])"
 )
 _ORD_SIMPLE = "|".join(sorted(ORDINALS, key=len, reverse=True))
 _ORD_UNIT = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
@@ -67,6 +67,10 @@ _MONTH_THEN_DAY = re.compile(
     rf"\b{MONTH_PATTERN}\s+(?:the\s+)?(?P<day>{_ORDINAL_DAY}|{_CARDINAL_DAY})\b", re.IGNORECASE
 )
 _DAY_OF_MONTH = re.compile(rf"\b(?P<day>{_ORDINAL_DAY})\s+of\s+{MONTH_PATTERN}", re.IGNORECASE)
+_ON_THE_DAY = re.compile(
+    rf"\b(?:on|by|until|before|after|since) the (?P<day>{_ORDINAL_DAY})(?=\s*(?:[.,;?!]|$|at\b|of\b|in the\b))",
+    re.IGNORECASE,
+)
 _MONTH_CASED = re.compile(rf"^{MONTH_PATTERN}$")
 
 _TOKEN = re.compile(r"[A-Za-z]+|\d+")
@@ -262,7 +266,7 @@ def _join_tens_units(run: list[tuple[str, _Token]]) -> list[tuple[str, _Token]]:
 def spoken_date_rewrites(text: str) -> list[Rewrite]:
     """Days said as words next to a month name ("March third", "the twenty-first of June") → digits."""
     rewrites: list[Rewrite] = []
-    for pattern in (_MONTH_THEN_DAY, _DAY_OF_MONTH):
+    for pattern in (_MONTH_THEN_DAY, _DAY_OF_MONTH, _ON_THE_DAY):
         for m in pattern.finditer(text):
             month = m.group(0)[: m.start("day") - m.start()].split()[0] if pattern is _MONTH_THEN_DAY else ""
             if pattern is _MONTH_THEN_DAY and not _MONTH_CASED.match(month):
