@@ -2,7 +2,7 @@
 
 ``<base_dir>/<asset>/<partition>.parquet`` for partitioned assets, ``<base_dir>/<asset>.parquet``
 otherwise. ``base_dir`` is any UPath (a local folder by default; s3://, gs:// ... with fsspec installed).
-Nested fields (turns) are Parquet lists of structs; free-form metadata (quality, generation) is JSON text.
+Nested fields (turns) are Parquet lists of structs; free-form metadata (quality, generation, phi) is JSON text.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import polars as pl
 from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
 from upath import UPath
 
-_JSON_COLUMNS = ("quality", "generation")
+_JSON_COLUMNS = ("quality", "generation", "phi")
+_OPTIONAL_COLUMNS = ("phi",)  # absent from a record that never had it (a transcript not yet scrubbed)
 _TURN = pl.Struct({"speaker": pl.Utf8, "text": pl.Utf8, "beat": pl.Utf8, "act": pl.Utf8})
 SCHEMA: dict[str, pl.DataType] = {
     "id": pl.Utf8(),
@@ -29,6 +30,7 @@ SCHEMA: dict[str, pl.DataType] = {
     "turns": pl.List(_TURN),
     "quality": pl.Utf8(),
     "generation": pl.Utf8(),
+    "phi": pl.Utf8(),
 }
 
 
@@ -48,6 +50,9 @@ def frame_to_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     for row in frame.to_dicts():
         for key in _JSON_COLUMNS:
             row[key] = json.loads(row[key]) if row.get(key) else None
+        for key in _OPTIONAL_COLUMNS:
+            if row.get(key) is None:
+                row.pop(key, None)
         records.append(row)
     return records
 

@@ -15,6 +15,7 @@ from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
 from transcript_assets.request_runner import RequestRunner
 from transcript_assets.scored_transcripts import scored_transcripts
+from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
 from transcript_assets.transcript import Transcript
 from transcript_assets.transcript_library import transcript_library
 
@@ -23,6 +24,7 @@ def test_definitions_load() -> None:
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
         "raw_transcripts",
+        "scrubbed_transcripts",
         "scored_transcripts",
         "transcript_library",
         "dedup_index",
@@ -53,7 +55,10 @@ def test_materialize_a_shard_and_the_library(
     assert shard in instance.get_dynamic_partitions("transcript_shards")
 
     result = materialize(
-        [raw_transcripts, scored_transcripts], partition_key=shard, resources=resources, instance=instance
+        [raw_transcripts, scrubbed_transcripts, scored_transcripts],
+        partition_key=shard,
+        resources=resources,
+        instance=instance,
     )
     assert result.success
     raw = result.output_for_node("raw_transcripts")

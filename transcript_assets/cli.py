@@ -401,6 +401,7 @@ from node_agent.command import agent as agent_command  # noqa: E402
 from transcript_assets.config_command import config  # noqa: E402
 from transcript_assets.dedup_command import dedup_command  # noqa: E402
 from transcript_assets.nodes_command import nodes_command  # noqa: E402  (registered below)
+from transcript_assets.scrub_command import scrub  # noqa: E402
 from transcript_assets.submit_command import submit  # noqa: E402
 
 main.add_command(agent_command, "agent")
@@ -408,6 +409,7 @@ main.add_command(nodes_command)
 main.add_command(submit)
 main.add_command(config)
 main.add_command(dedup_command)
+main.add_command(scrub)
 
 if __name__ == "__main__":
     main()

@@ -18,6 +18,7 @@ from transcript_assets.jobs import build_library_job, export_request_job, genera
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
 from transcript_assets.scored_transcripts import scored_transcripts
+from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
 from transcript_assets.transcript_library import transcript_library
 
 
@@ -38,7 +39,7 @@ activity_sensor = build_activity_sensor(planner_factory(lambda: defs), [generate
 alerting_sensors = [build_run_failure_alerts_sensor(), build_node_health_alerts_sensor()]
 
 defs = Definitions(
-    assets=[raw_transcripts, scored_transcripts, transcript_library, *export_assets],
+    assets=[raw_transcripts, scrubbed_transcripts, scored_transcripts, transcript_library, *export_assets],
     jobs=[generate_shard_job, build_library_job, export_request_job],
     resources=build_resources(),
     sensors=[request_intake_sensor, thermal_guard_sensor, activity_sensor, *alerting_sensors],

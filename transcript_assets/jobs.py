@@ -4,8 +4,8 @@ from dagster import AssetSelection, define_asset_job
 
 generate_shard_job = define_asset_job(
     name="generate_shard",
-    selection=AssetSelection.assets("raw_transcripts", "scored_transcripts"),
-    description="Generate and quality-gate one shard of a request.",
+    selection=AssetSelection.assets("raw_transcripts", "scrubbed_transcripts", "scored_transcripts"),
+    description="Generate, scrub and quality-gate one shard of a request.",
 )
 
 build_library_job = define_asset_job(

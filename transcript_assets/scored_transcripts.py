@@ -17,6 +17,7 @@ from transcript_assets.conversation_plan import ConversationPlan
 from transcript_assets.few_shot_prompt import exemplar_seed
 from transcript_assets.generation_tags import GENERATION_OP_TAGS
 from transcript_assets.partitions import shard_number, shard_partitions
+from transcript_assets.phi.scrubber import PhiScrubber
 from transcript_assets.quality_gate import QualityReport, assess
 from transcript_assets.shard_context import load_shard_context
 from transcript_assets.transcript import Transcript
@@ -48,7 +49,7 @@ def _reason_key(reason: str) -> str:
 def scored_transcripts(
     context: AssetExecutionContext,
     config: ScoredTranscriptsConfig,
-    raw_transcripts: list[dict[str, Any]],
+    scrubbed_transcripts: list[dict[str, Any]],
     ledger: Ledger,
     llm_pool: NodePool,
 ) -> list[dict[str, Any]]:
@@ -60,7 +61,7 @@ def scored_transcripts(
     passed: dict[str, dict[str, Any]] = {}
     already = 0
     to_score: dict[str, Transcript] = {}
-    for record in raw_transcripts:
+    for record in scrubbed_transcripts:
         row = slot_rows[record["id"]]
         if row.state in ("passed", "accepted", "duplicate"):
             already += 1
@@ -115,7 +116,9 @@ def scored_transcripts(
         for outcome in outcomes:
             attempts[outcome.slot_id] += outcome.attempts
             if outcome.transcript is not None:
-                kept[outcome.slot_id] = outcome.transcript
+                # A regenerated transcript is scrubbed like the first one before it is scored.
+                scrubbed = PhiScrubber().scrub_record(outcome.transcript.to_record())
+                kept[outcome.slot_id] = Transcript.model_validate(scrubbed)
         to_score = kept
 
     scored_total = sum(r["scored"] for r in rounds[:1])

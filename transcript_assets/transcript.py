@@ -41,8 +41,19 @@ class GenerationInfo(BaseModel):
     seed: int | None = None
 
 
+class PhiSpan(BaseModel):
+    """Where a scrubbed identifier's replacement sits in the scrubbed turn text (see transcript_assets/phi)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turn: int = Field(ge=0)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    kind: str
+
+
 class Transcript(BaseModel):
-    """One generated call. ``quality`` is filled by the quality gate."""
+    """One generated call. ``quality`` is filled by the quality gate, ``phi`` by the PHI scrubber."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -58,6 +69,7 @@ class Transcript(BaseModel):
     turns: list[Turn] = Field(min_length=2)
     quality: dict[str, Any] | None = None
     generation: GenerationInfo
+    phi: list[PhiSpan] | None = None
 
     def to_record(self) -> dict[str, Any]:
         """The JSON record written to transcripts.jsonl."""
