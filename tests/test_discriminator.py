@@ -7,9 +7,11 @@ import pytest
 from resources.llm_pool import LLMPool
 from transcript_assets.degradations import DEGRADATIONS, degrade, exemplar_transcript, truncated
 from transcript_assets.discriminator import (
+    JUDGE_ENV,
     Discriminator,
     DiscriminatorSettings,
     JudgeConfigError,
+    judge_settings_from_env,
     resolve_judge_node,
 )
 from transcript_assets.domain_pack import DomainPack
@@ -97,3 +99,12 @@ def test_without_a_judge_the_report_says_model_free(packs: dict[str, DomainPack]
     report = d.score(exemplar_transcript(pack, 0))
     assert report.scorer == "model_free" and report.judge is None
     assert d.judge_outcomes == {"off": 1}
+
+
+def test_judge_mode_comes_from_run_config_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(JUDGE_ENV, "on")
+    assert judge_settings_from_env(None, None) == ("on", None)
+    assert judge_settings_from_env("off", "big") == ("off", "big")
+    monkeypatch.setenv(JUDGE_ENV, "sometimes")
+    with pytest.raises(JudgeConfigError, match="'sometimes' is not one of auto, on, off"):
+        judge_settings_from_env(None, None)

@@ -70,6 +70,7 @@ def test_weak_turns_get_guidance_and_the_rest_is_kept(packs: dict[str, DomainPac
     )
     prompt = build_messages(pack, [revised])[1]["content"]
     assert "A reviewer rejected the previous draft" in prompt and "says something new" in prompt
+    assert f'(keep as: "{draft.turns[kept[0]].text}")' in prompt
 
 
 def test_a_draft_that_does_not_line_up_is_written_again_whole(packs: dict[str, DomainPack]) -> None:

@@ -83,7 +83,10 @@ def batch_size(plans: list[ConversationPlan], context_window: int, prompt_tokens
 
 def _describe(number: int, plan: ConversationPlan) -> str:
     outline = "; ".join(
-        f"{t.speaker.lower()} {t.beat}" + (f" ({t.guidance})" if t.guidance else "") for t in plan.turns
+        f"{t.speaker.lower()} {t.beat}"
+        + (f" ({t.guidance})" if t.guidance else "")
+        + (f' (keep as: "{t.keep_text}")' if t.keep_text else "")
+        for t in plan.turns
     )
     feedback = f" A reviewer rejected the previous draft: {plan.feedback}" if plan.feedback else ""
     return (

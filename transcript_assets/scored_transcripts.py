@@ -22,7 +22,7 @@ from transcript_assets.discriminator import (
     judge_settings_from_env,
     resolve_judge_node,
 )
-from transcript_assets.domain_pack import load_domain_packs
+from transcript_assets.domain_pack import DomainPack, load_domain_packs
 from transcript_assets.feedback_loop import FeedbackLoop
 from transcript_assets.llm_judge import LLMJudge
 from transcript_assets.partitions import shard_partitions
@@ -57,8 +57,13 @@ class ScoredTranscriptsConfig(Config):
 
 
 def build_discriminator(
-    config: ScoredTranscriptsConfig, llm_pool: LLMPool, pack: Any, bounds: tuple[int, int], threshold: float
+    config: ScoredTranscriptsConfig,
+    llm_pool: LLMPool,
+    pack: DomainPack,
+    bounds: tuple[int, int],
+    threshold: float,
 ) -> Discriminator:
+    """The shard's discriminator, with the judge the config and the pool call for (or none)."""
     mode, node = judge_settings_from_env(config.judge, config.judge_node)
     settings = DiscriminatorSettings(
         weights=dict(config.weights), judge=mode, judge_node=node, judge_weight=config.judge_weight
@@ -88,7 +93,7 @@ def scored_transcripts(
     raw_transcripts: list[dict[str, Any]],
     ledger: Ledger,
     llm_pool: LLMPool,
-):  # type: ignore[no-untyped-def]
+):  # yields the Output, then the two asset check results
     shard = load_shard_context(ledger, context.partition_key)
     bounds = shard.spec.turn_bounds
     slot_rows = {r.slot_id: r for r in ledger.shard_slots(shard.shard_key)}
