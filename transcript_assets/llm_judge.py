@@ -193,8 +193,13 @@ class LLMJudge:
         """Two reviewed calls from a pack other than the judged one (so no judged call is an example)."""
         example_pack = next((p for name, p in sorted(self.packs.items()) if name != pack.name), pack)
         if example_pack.name not in self._prefixes:
-            clean = exemplar_transcript(example_pack, 0)
-            second = exemplar_transcript(example_pack, 1 % len(example_pack.exemplars))
+            # The two shortest exemplars keep the prompt (evaluated once, then cached) small.
+            by_length = sorted(
+                range(len(example_pack.exemplars)),
+                key=lambda i: sum(len(t.text) for t in example_pack.exemplars[i].turns),
+            )
+            clean = exemplar_transcript(example_pack, by_length[0])
+            second = exemplar_transcript(example_pack, by_length[1 % len(by_length)])
             bad = degrade(
                 "looped",
                 degrade("truncated", second, example_pack, self.packs).transcript,
