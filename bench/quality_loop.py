@@ -63,6 +63,7 @@ def loop_arms(count: int, threshold: float, rounds: int, domain: str, tone: str)
     drafts = {
         o.slot_id: o.transcript for o in generator.generate(list(plans.values()), exemplar_seed=1) if o.ok
     }
+    print(f"  ... {len(drafts)} first drafts in {time.perf_counter() - started:.0f} s", flush=True)
     result: dict[str, Any] = {
         "drafts": len(drafts),
         "draft_tokens": stats.output_tokens,
@@ -91,6 +92,7 @@ def loop_arms(count: int, threshold: float, rounds: int, domain: str, tone: str)
             "seconds": round(time.perf_counter() - t0, 1),
             "example_feedback": next(iter(out.feedback.values()), [""])[-1] if out.feedback else "",
         }
+        print(f"  ... {arm} arm in {result[arm]['seconds']} s", flush=True)
     pool.close()
     return result
 
