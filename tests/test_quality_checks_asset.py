@@ -18,6 +18,7 @@ from transcript_assets.job_spec import JobSpec
 from transcript_assets.partitions import SHARDS_PARTITION_NAME
 from transcript_assets.quality_checks import PASS_RATE_CHECK, TABLE_CHECK
 from transcript_assets.raw_transcripts import raw_transcripts
+from transcript_assets.request_runner import only_failed_checks
 from transcript_assets.scored_transcripts import scored_transcripts
 
 
@@ -64,7 +65,8 @@ def test_the_pass_rate_check_fails_a_shard_below_the_floor_and_passes_one_above(
 
     below = _seed_shard(resources, project_home, pack, "rbelow", bad=3)
     result = _run(resources, below, floor=0.5)
-    assert not result.success  # the blocking check failed the shard's run
+    assert not result.success  # the blocking check failed the shard's run ...
+    assert only_failed_checks(result.all_events)  # ... and nothing else did: `generate` carries on
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert not checks[PASS_RATE_CHECK].passed
     assert checks[PASS_RATE_CHECK].metadata["pass_rate"].value == 0.25

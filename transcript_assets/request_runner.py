@@ -41,21 +41,17 @@ def _reason_key(state: str, reason: str) -> str:
     return re.sub(r"\d+(?:\.\d+)?", "N", (parts or [reason])[0])[:110]
 
 
-def _failure_messages(events: list[Any]) -> list[str]:
+def _step_errors(events: list[Any]) -> list[Any]:
     return [
-        e.event_specific_data.error.message.strip()
-        for e in events
-        if e.is_step_failure and getattr(e.event_specific_data, "error", None) is not None
-    ]
-
-
-def _only_failed_checks(events: list[Any]) -> bool:
-    """Whether every failed step failed only because a blocking asset check did."""
-    errors = [
         e.event_specific_data.error
         for e in events
         if e.is_step_failure and getattr(e.event_specific_data, "error", None) is not None
     ]
+
+
+def only_failed_checks(events: list[Any]) -> bool:
+    """Whether a run failed only because blocking asset checks failed (every failed step says so)."""
+    errors = _step_errors(events)
     return bool(errors) and all(err.cls_name == "DagsterAssetCheckFailedError" for err in errors)
 
 
@@ -200,12 +196,11 @@ class RequestRunner:
             raise_on_error=False,
         )
         self.runs.append(result.run_id)
-        if not result.success and _only_failed_checks(result.all_events):
+        if not result.success and only_failed_checks(result.all_events):
             # A blocking asset check failed (e.g. the shard's pass rate is under the floor): the shard's slots
             # are recorded in the ledger already, so the request goes on and tops up; the summary names it.
-            self.failed_checks.append(
-                f"{partition_key or job_name}: {_failure_messages(result.all_events)[0]}"
-            )
+            message = _step_errors(result.all_events)[0].message.strip()
+            self.failed_checks.append(f"{partition_key or job_name}: {message}")
             return
         if not result.success:
             errors = [
