@@ -3,7 +3,7 @@
 Two ways to ask, by the node's prompt style:
 
 - ``chat_json`` (capable chat models): one chat call; the answer must match ``JudgeAnswer``'s JSON schema
-  (ratings 1-5 per dimension, a critique of at most 300 characters, the numbers of the weak turns). It is
+  (ratings 1-5 per dimension, a critique of at most 240 characters, up to 8 weak turn numbers). It is
   validated with pydantic; anything else is an ``unparseable`` outcome.
 - ``completion`` (base models such as the embedded Gemma 3 270M): a few-shot review form. Two reviewed
   calls (a clean exemplar and a degraded copy of another, each rated by the model-free scorer) precede the
@@ -32,7 +32,7 @@ from transcript_assets.quality_gate import DIMENSIONS, assess
 from transcript_assets.transcript import Transcript
 
 JudgeOutcome = Literal["ok", "unparseable", "call_failed"]
-CRITIQUE_MAX_CHARS = 300
+CRITIQUE_MAX_CHARS = 240
 QUESTIONS: dict[str, str] = {
     "naturalness": "Naturalness (sounds like two real people, no repeated lines)",
     "coherence": "Coherence (greeting, the problem handled in order, a goodbye)",
@@ -65,7 +65,7 @@ class JudgeAnswer(BaseModel):
     domain_accuracy: int = Field(ge=1, le=5)
     emotional_consistency: int = Field(ge=1, le=5)
     critique: str = Field(min_length=1, max_length=CRITIQUE_MAX_CHARS)
-    weak_turns: list[int] = Field(default_factory=list, max_length=40)
+    weak_turns: list[int] = Field(default_factory=list, max_length=8)
 
 
 @dataclass
