@@ -59,7 +59,7 @@ def test_weak_turns_get_guidance_and_the_rest_is_kept(packs: dict[str, DomainPac
     assert "says something new" in (revised.turns[4].guidance or "")
     assert "goodbye" in (revised.turns[-1].guidance or "")  # ... and the missing closing
     guidance = " ".join(t.guidance or "" for t in revised.turns)
-    assert "mentioning the " in guidance and "sounding frustrated" in guidance
+    assert "using the words '" in guidance and "sounding frustrated" in guidance
     # The guidance is in the beat label the base model continues from; the plan itself is unchanged.
     label = planned_label(revised.turns[weak[0]], revised.emotional_tone)
     assert revised.turns[weak[0]].guidance in label and label.endswith(":")

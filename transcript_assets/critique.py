@@ -2,7 +2,7 @@
 
 A base model cannot read a reviewer's paragraph, but it follows its beat labels closely. So the critique
 becomes per-turn guidance appended to the beat label of each weak turn ("(Customer, frustrated, says why
-the bill is wrong, mentioning the claim) Customer:"), and every other turn of the previous draft is kept
+the bill is wrong, using the words 'claim') Customer:"), and every other turn of the previous draft is kept
 as written (``keep_text``): only the weak turns are generated again. Call-wide problems are pinned to the
 turns that can fix them: missing domain terms to the caller's problem statement and the agent's
 explanation, missing tone cues to the caller's toned turns. For chat models the same notes, plus the
@@ -50,7 +50,7 @@ def turn_guidance(report: QualityReport, plan: ConversationPlan) -> dict[int, li
                 i = _first_turn(plan, speaker, _TERM_ACTS[speaker], taken)
                 if i is not None:
                     taken.add(i)
-                    notes[i].append(f"mentioning the {term}")
+                    notes[i].append(f"using the words '{term}'")
         elif issue.kind == "few_tone_cues":
             toned = [i for i, t in enumerate(plan.turns) if t.speaker == "CUSTOMER" and t.act in TONED_ACTS]
             customer = [i for i, t in enumerate(plan.turns) if t.speaker == "CUSTOMER" and i < last]
