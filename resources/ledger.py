@@ -20,6 +20,7 @@ from resources.state_db import (
     TERMINAL_STATES,
     open_state_db,
     performance_samples,
+    quality_rounds,
     requests,
     shards,
     slots,
@@ -333,6 +334,25 @@ class Ledger(ConfigurableResource):
                 .order_by(slots.c.slot_index)
             )
             return [_slot(r) for r in rows]
+
+    # ---- quality rounds ------------------------------------------------------------------------------
+    def add_quality_round(self, *, run_id: str, shard_key: str, request_id: str, **values: Any) -> None:
+        """One round of the quality loop (columns: see ``state_db.quality_rounds``)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                quality_rounds.insert().values(
+                    run_id=run_id, shard_key=shard_key, request_id=request_id, **values
+                )
+            )
+
+    def quality_rounds(self, shard_key: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(quality_rounds).order_by(quality_rounds.c.id)
+        if shard_key is not None:
+            query = query.where(quality_rounds.c.shard_key == shard_key)
+        if run_id is not None:
+            query = query.where(quality_rounds.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
     # ---- telemetry ----------------------------------------------------------------------------------
     def add_performance_sample(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -183,6 +184,29 @@ alert_log = Table(
     Column("last_message", Text, nullable=True),
 )
 
+# One row per round of the quality loop of one scored_transcripts run (migration 4).
+quality_rounds = Table(
+    "quality_rounds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("shard_key", String(96), ForeignKey("shards.shard_key"), nullable=False, index=True),
+    Column("request_id", String(64), ForeignKey("requests.request_id"), nullable=False),
+    Column("round", Integer, nullable=False),  # 0: first scoring; 1..: after a regeneration with critique
+    Column("scored", Integer, nullable=False),  # candidates scored in this round
+    Column("passed", Integer, nullable=False),  # of those, passed
+    Column("cumulative_passed", Integer, nullable=False),  # passed in this or an earlier round
+    Column("shard_scored", Integer, nullable=False),  # transcripts the run scored in round 0
+    Column("pass_rate", Float, nullable=False),  # passed / scored
+    Column("cumulative_pass_rate", Float, nullable=False),  # cumulative_passed / shard_scored (the yield)
+    Column("reasons", JSON, nullable=False),  # failure reason -> count, this round
+    Column("judge", JSON, nullable=False),  # judge outcome -> count (ok, unparseable, call_failed, off)
+    Column("regenerated_turns", Integer, nullable=False, default=0),
+    Column("output_tokens", Integer, nullable=False, default=0),
+    Column("final", Boolean, nullable=False, default=False),  # the last round of the run
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+)
+
 TERMINAL_STATES = ("accepted", "rejected_quality", "duplicate", "failed")
 IN_PROGRESS_STATES = ("planned", "generated", "passed")
 
@@ -210,6 +234,10 @@ def _v3_duplicate_rule(conn: Connection) -> None:
     _add_missing_columns(conn, slots, ("duplicate_rule", "duplicate_similarity"))
 
 
+def _v4_quality_rounds(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[quality_rounds])
+
+
 def _v7_settings_intake_alerts(conn: Connection) -> None:
     metadata.create_all(conn, tables=[settings_table, request_sources, node_restrictions, alert_log])
 
@@ -218,6 +246,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_nodes),
     (3, _v3_duplicate_rule),
+    (4, _v4_quality_rounds),
     (7, _v7_settings_intake_alerts),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -50,7 +50,7 @@ def pool_capacity(
 
 
 def pool_node_ids(configured: Iterable[str], registered: Iterable[str]) -> list[str]:
-    """The pool's configured nodes (LLMPool.node_specs) and the agents whose heartbeat is fresh."""
+    """The pool's configured nodes (NodePool.node_specs) and the agents whose heartbeat is fresh."""
     return sorted({*configured, *registered})
 
 

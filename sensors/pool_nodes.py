@@ -1,7 +1,7 @@
 """What the sensors need from the node pool resource (``llm_pool``): its nodes' specs.
 
 The sensors take the ``llm_pool`` resource as ``ResourceParam[PoolNodes]``, not by its class, so any pool
-resource with ``node_specs()`` (LLMPool, NodePool) serves. A node with the ``llama_cpp`` backend runs
+resource with ``node_specs()`` (NodePool) serves. A node with the ``llama_cpp`` backend runs
 in-process: the local machine's probes describe it.
 """
 

@@ -120,3 +120,31 @@ def test_migrations_run_once(ledger: Ledger) -> None:
     with ledger.engine.connect() as conn:
         versions = [r.version for r in conn.execute(select(schema_version.c.version))]
     assert versions == [version for version, _ in MIGRATIONS]  # each once, in order
+
+
+def test_quality_rounds_are_recorded_per_shard(ledger: Ledger) -> None:
+    ledger.create_request("rq", "text", {"count": 1}, 1, 1, None)
+    ledger.add_shard("rq-s0000", "rq", [{"slot_id": "rq-000000", "index": 0}])
+    for round_, passed in ((0, 3), (1, 2)):
+        ledger.add_quality_round(
+            run_id="run1",
+            shard_key="rq-s0000",
+            request_id="rq",
+            round=round_,
+            scored=6 if round_ == 0 else 3,
+            passed=passed,
+            cumulative_passed=3 if round_ == 0 else 5,
+            shard_scored=6,
+            pass_rate=passed / (6 if round_ == 0 else 3),
+            cumulative_pass_rate=(3 if round_ == 0 else 5) / 6,
+            reasons={"few cues of a N caller": 3},
+            judge={"off": 6},
+            final=round_ == 1,
+        )
+    rows = ledger.quality_rounds("rq-s0000")
+    assert [(r["round"], r["cumulative_passed"], bool(r["final"])) for r in rows] == [
+        (0, 3, False),
+        (1, 5, True),
+    ]
+    assert rows[0]["reasons"] == {"few cues of a N caller": 3}
+    assert ledger.quality_rounds(run_id="other") == []

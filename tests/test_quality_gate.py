@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from transcript_assets.domain_pack import DomainPack
-from transcript_assets.quality_gate import WEIGHTS, assess
+from transcript_assets.quality_gate import CHECKS, assess
 from transcript_assets.transcript import GenerationInfo, Transcript, Turn
 
 GOOD = [
@@ -38,7 +38,7 @@ def _transcript(
 def test_a_good_call_passes_with_every_check_full(packs: dict[str, DomainPack]) -> None:
     report = assess(_transcript(GOOD), packs["healthcare"], (8, 14), 0.85)
     assert report.passed, report.reasons
-    assert report.checks == {k: 1.0 for k in WEIGHTS}
+    assert report.checks == {k: 1.0 for k in CHECKS}
     assert report.overall == 1.0
 
 

@@ -38,6 +38,8 @@ class PlannedTurn(BaseModel):
     speaker: Literal["AGENT", "CUSTOMER"]
     beat: str
     act: str
+    guidance: str | None = None  # the quality loop's note for a turn to rewrite (added to its beat label)
+    keep_text: str | None = None  # the quality loop keeps this turn as written (not generated again)
 
 
 class ConversationPlan(BaseModel):
@@ -57,6 +59,7 @@ class ConversationPlan(BaseModel):
     agent_name: str
     turns: list[PlannedTurn]
     seed: int
+    feedback: str | None = None  # the quality loop's critique of the previous draft (chat prompts)
 
 
 def slot_id_for(request_id: str, index: int) -> str:

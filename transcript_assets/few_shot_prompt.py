@@ -33,6 +33,8 @@ def planned_label(turn: PlannedTurn, tone: str) -> str:
     beat = turn.beat
     if turn.speaker == "CUSTOMER" and turn.act in TONED_ACTS and tone not in ("neutral", "calm"):
         beat = f"{tone}, {beat}"
+    if turn.guidance:
+        beat = f"{beat}, {turn.guidance}"
     return beat_label(turn.speaker, beat)
 
 

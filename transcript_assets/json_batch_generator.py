@@ -86,11 +86,17 @@ def batch_size(plans: list[ConversationPlan], token_budget: int, prompt_tokens: 
 
 
 def _describe(number: int, plan: ConversationPlan) -> str:
-    outline = "; ".join(f"{t.speaker.lower()} {t.beat}" for t in plan.turns)
+    outline = "; ".join(
+        f"{t.speaker.lower()} {t.beat}"
+        + (f" ({t.guidance})" if t.guidance else "")
+        + (f' (keep as: "{t.keep_text}")' if t.keep_text else "")
+        for t in plan.turns
+    )
+    feedback = f" A reviewer rejected the previous draft: {plan.feedback}" if plan.feedback else ""
     return (
         f"Conversation slot {number}: company {plan.company}; agent {plan.agent_name}; caller: {plan.persona}; "
         f"reason: {plan.scenario_title}; caller mood: {plan.emotional_tone}; exactly {len(plan.turns)} turns, "
-        f"alternating, AGENT first. Outline: {outline}."
+        f"alternating, AGENT first. Outline: {outline}.{feedback}"
     )
 
 

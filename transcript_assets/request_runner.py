@@ -40,6 +40,20 @@ def _reason_key(state: str, reason: str) -> str:
     return re.sub(r"\d+(?:\.\d+)?", "N", (parts or [reason])[0])[:110]
 
 
+def _step_errors(events: list[Any]) -> list[Any]:
+    return [
+        e.event_specific_data.error
+        for e in events
+        if e.is_step_failure and getattr(e.event_specific_data, "error", None) is not None
+    ]
+
+
+def only_failed_checks(events: list[Any]) -> bool:
+    """Whether a run failed only because blocking asset checks failed (every failed step says so)."""
+    errors = _step_errors(events)
+    return bool(errors) and all(err.cls_name == "DagsterAssetCheckFailedError" for err in errors)
+
+
 class RunFailed(RuntimeError):
     """A Dagster run of a shard or of the library failed; the message carries Dagster's error."""
 
@@ -66,6 +80,7 @@ class RequestSummary:
     accepted_tokens_per_second: float
     conversations_per_hour: float
     failure_reasons: dict[str, int] = field(default_factory=dict)
+    failed_checks: list[str] = field(default_factory=list)  # blocking asset checks that failed a shard
     paths: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -151,6 +166,7 @@ class RequestRunner:
         self.on_shard = on_shard
         self.log_level = log_level
         self.runs: list[str] = []
+        self.failed_checks: list[str] = []
 
     # ---- submission --------------------------------------------------------------------------------
     def submit(self, spec: JobSpec, request_text: str, out_dir: Path | None) -> str:
@@ -187,6 +203,12 @@ class RequestRunner:
             raise_on_error=False,
         )
         self.runs.append(result.run_id)
+        if not result.success and only_failed_checks(result.all_events):
+            # A blocking asset check failed (e.g. the shard's pass rate is under the floor): the shard's slots
+            # are recorded in the ledger already, so the request goes on and tops up; the summary names it.
+            message = _step_errors(result.all_events)[0].message.strip()
+            self.failed_checks.append(f"{partition_key or job_name}: {message}")
+            return
         if not result.success:
             errors = [
                 e.event_specific_data.error.message.strip()  # type: ignore[union-attr]
@@ -314,6 +336,7 @@ class RequestRunner:
             accepted_tokens_per_second=round(accepted_tokens / wall, 2) if wall else 0.0,
             conversations_per_hour=round(len(delivered) * 3600 / wall, 1) if wall and shards_run else 0.0,
             failure_reasons=dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+            failed_checks=list(self.failed_checks),
         )
         if request.out_dir:
             out = Path(request.out_dir)

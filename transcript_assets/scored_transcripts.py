@@ -1,24 +1,41 @@
-"""scored_transcripts[shard]: the shard's transcripts that pass the quality gate.
+"""scored_transcripts[shard]: the shard's transcripts that pass the quality discriminator.
 
-A transcript below the threshold is regenerated (same plan, new sampling) for up to ``max_rounds``
-rounds; one still failing after that is recorded as rejected_quality with the gate's reasons. The pass
-rate of every round is recorded in the asset metadata.
+The discriminator (model-free checks, plus the LLM judge where configured) scores every generated
+transcript; the feedback loop (feedback_loop.py) regenerates the failures with their critique for up to
+``max_rounds`` rounds. A transcript still failing after that is recorded as rejected_quality with its
+reasons. Every round's pass rate, reasons and judge outcomes go to the ledger (``quality_rounds``) and
+the asset metadata; two asset checks hold the shard to a pass-rate floor and validate its table.
 """
 
-from collections import Counter
 from typing import Any
 
-from dagster import AssetExecutionContext, Config, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+from pydantic import Field
 
 from resources.ledger import Ledger
 from resources.node_pool import NodePool
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
+from transcript_assets.discriminator import (
+    Discriminator,
+    DiscriminatorSettings,
+    judge_settings_from_env,
+    resolve_judge_node,
+)
+from transcript_assets.domain_pack import DomainPack, load_domain_packs
+from transcript_assets.feedback_loop import FeedbackLoop
 from transcript_assets.few_shot_prompt import exemplar_seed
 from transcript_assets.generation_tags import GENERATION_OP_TAGS
+from transcript_assets.llm_judge import LLMJudge
 from transcript_assets.partitions import shard_number, shard_partitions
 from transcript_assets.phi.scrubber import PhiScrubber
-from transcript_assets.quality_gate import QualityReport, assess
+from transcript_assets.quality_checks import (
+    DEFAULT_PASS_RATE_FLOOR,
+    check_specs,
+    pass_rate_result,
+    transcript_table_result,
+)
+from transcript_assets.quality_gate import DEFAULT_WEIGHTS
 from transcript_assets.shard_context import load_shard_context
 from transcript_assets.transcript import Transcript
 from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
@@ -26,24 +43,51 @@ from transcript_assets.transcript_generator import GeneratorSettings, Transcript
 
 class ScoredTranscriptsConfig(Config):
     max_rounds: int = 2
-    """Regeneration rounds for transcripts below the quality threshold."""
+    """Regeneration rounds (with the critique fed back) for transcripts below the quality threshold."""
+    use_critique: bool = True
+    """False: regenerate with new sampling only (the baseline the critique is measured against)."""
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    """Weights of naturalness, coherence, domain_accuracy and emotional_consistency in ``overall``."""
+    judge: str | None = None
+    """auto | on | off; unset: TRANSCRIPTS_JUDGE, else auto (on when a chat node or judge_node is there)."""
+    judge_node: str | None = None
+    """The node that judges; unset: TRANSCRIPTS_JUDGE_NODE, else the first chat-capable node."""
+    judge_weight: float = 0.5
+    """Share of the judge in each dimension's score when it answers."""
+    pass_rate_floor: float = DEFAULT_PASS_RATE_FLOOR
+    """The pass_rate_floor check fails the shard below this pass rate."""
 
 
-def _reason_key(reason: str) -> str:
-    return reason.split("(")[0].split(" below ")[0].strip()
+def build_discriminator(
+    config: ScoredTranscriptsConfig,
+    llm_pool: NodePool,
+    pack: DomainPack,
+    bounds: tuple[int, int],
+    threshold: float,
+) -> Discriminator:
+    """The shard's discriminator, with the judge the config and the pool call for (or none)."""
+    mode, node = judge_settings_from_env(config.judge, config.judge_node)
+    settings = DiscriminatorSettings(
+        weights=dict(config.weights), judge=mode, judge_node=node, judge_weight=config.judge_weight
+    )
+    judge_node = resolve_judge_node(llm_pool, settings.judge, settings.judge_node)
+    judge = LLMJudge(llm_pool.backend(judge_node), load_domain_packs()) if judge_node else None
+    return Discriminator(pack, bounds, threshold, settings, judge)
 
 
 @asset(
     partitions_def=shard_partitions,
-    op_tags=GENERATION_OP_TAGS,
     group_name="curation",
     kinds={"python"},
     owners=["team:transcript-foundry"],
     io_manager_key="transcript_store",
+    check_specs=check_specs("scored_transcripts"),
+    op_tags=GENERATION_OP_TAGS,
     description=(
-        "Transcripts of one shard that pass the quality gate (speaker alternation, loops and repetition, "
-        "length bounds, domain terms, tone cues, opening and closing). Failures are regenerated for a "
-        "bounded number of rounds, then recorded as rejected_quality with their reasons."
+        "Transcripts of one shard that pass the quality discriminator (naturalness, coherence, domain "
+        "accuracy, emotional consistency: model-free checks plus an LLM judge where configured). Failures "
+        "are regenerated with their critique for a bounded number of rounds, then recorded as "
+        "rejected_quality with their reasons."
     ),
 )
 def scored_transcripts(
@@ -52,10 +96,9 @@ def scored_transcripts(
     scrubbed_transcripts: list[dict[str, Any]],
     ledger: Ledger,
     llm_pool: NodePool,
-) -> list[dict[str, Any]]:
+):  # yields the Output, then the two asset check results
     shard = load_shard_context(ledger, context.partition_key)
     bounds = shard.spec.turn_bounds
-    threshold = shard.spec.quality_threshold
     slot_rows = {r.slot_id: r for r in ledger.shard_slots(shard.shard_key)}
 
     passed: dict[str, dict[str, Any]] = {}
@@ -70,79 +113,76 @@ def scored_transcripts(
         elif row.state == "generated":
             to_score[row.slot_id] = Transcript.model_validate(record)
 
-    reports: dict[str, QualityReport] = {}
-    rounds: list[dict[str, Any]] = []
-    reasons: Counter[str] = Counter()
+    scrubber = PhiScrubber()
+    discriminator = build_discriminator(config, llm_pool, shard.pack, bounds, shard.spec.quality_threshold)
     stats = CallStats()
     generator = TranscriptGenerator(
         llm_pool, shard.pack, settings=GeneratorSettings(max_attempts=1), stats=stats
     )
-    attempts = {slot_id: slot_rows[slot_id].attempts for slot_id in to_score}
-    for round_ in range(config.max_rounds + 1):
-        failing: list[str] = []
-        for slot_id, transcript in to_score.items():
-            report = assess(transcript, shard.pack, bounds, threshold)
-            reports[slot_id] = report
-            transcript.quality = report.as_dict()
-            if report.passed:
-                ledger.record_passed(slot_id, transcript.to_record(), report.as_dict(), attempts[slot_id])
-                passed[slot_id] = transcript.to_record()
-            else:
-                failing.append(slot_id)
-                reasons.update(_reason_key(r) for r in report.reasons)
-        rounds.append(
-            {
-                "round": round_,
-                "scored": len(to_score),
-                "passed": len(to_score) - len(failing),
-                "failed": len(failing),
-            }
-        )
-        if not failing or round_ == config.max_rounds:
-            for slot_id in failing:
-                report = reports[slot_id]
-                ledger.record_rejected(
-                    slot_id, "; ".join(report.reasons), report.as_dict(), to_score[slot_id].to_record()
-                )
-            break
-        plans = [ConversationPlan.model_validate(slot_rows[s].plan) for s in failing]
-        outcomes = generator.generate(
-            plans,
-            exemplar_seed=exemplar_seed(shard.request.seed, shard_number(shard.shard_key)),
-            round_=round_ + 1,
-        )
-        # A regeneration that fails keeps the earlier transcript, which stays rejected.
-        kept = {s: to_score[s] for s in failing}
-        for outcome in outcomes:
-            attempts[outcome.slot_id] += outcome.attempts
-            if outcome.transcript is not None:
-                # A regenerated transcript is scrubbed like the first one before it is scored.
-                scrubbed = PhiScrubber().scrub_record(outcome.transcript.to_record())
-                kept[outcome.slot_id] = Transcript.model_validate(scrubbed)
-        to_score = kept
+    loop = FeedbackLoop(
+        discriminator,
+        generator,
+        stats,
+        max_rounds=config.max_rounds,
+        use_critique=config.use_critique,
+        # The shard's own exemplars: its few-shot prefix is still in the KV cache (the sampling seeds
+        # differ per round).
+        exemplar_seed=lambda round_: exemplar_seed(shard.request.seed, shard_number(shard.shard_key)),
+        # A regenerated draft is scrubbed like the first ones before it is scored.
+        postprocess=lambda draft: Transcript.model_validate(scrubber.scrub_record(draft.to_record())),
+    )
+    plans = {s: ConversationPlan.model_validate(slot_rows[s].plan) for s in to_score}
+    result = loop.run(to_score, plans, {s: slot_rows[s].attempts for s in to_score})
 
-    scored_total = sum(r["scored"] for r in rounds[:1])
-    first_pass = rounds[0]["passed"] if rounds else 0
+    for slot_id, transcript in result.passed.items():
+        report = result.reports[slot_id]
+        ledger.record_passed(slot_id, transcript.to_record(), report.as_dict(), result.attempts[slot_id])
+        passed[slot_id] = transcript.to_record()
+    for slot_id, transcript in result.rejected.items():
+        report = result.reports[slot_id]
+        ledger.record_rejected(slot_id, "; ".join(report.reasons), report.as_dict(), transcript.to_record())
+    for record in result.rounds:
+        ledger.add_quality_round(
+            run_id=context.run.run_id,
+            shard_key=shard.shard_key,
+            request_id=shard.request.request_id,
+            **record.as_dict(),
+        )
+
     records = list(passed.values())
     preview = (
         Transcript.model_validate(records[0]).preview_markdown() if records else "_no transcript passed_"
     )
-    overall = [r.overall for r in reports.values()]
-    context.add_output_metadata(
-        {
+    overall = [r.overall for r in result.reports.values()]
+    scored_total = len(to_score)
+    judge_node = discriminator.judge.backend.info.node_id if discriminator.judge else None
+    yield Output(
+        records,
+        metadata={
             "request_id": shard.request.request_id,
             "passed": len(records),
             "scored_this_run": scored_total,
             "already_scored": already,
-            "first_round_pass_rate": MetadataValue.float(first_pass / scored_total if scored_total else 1.0),
-            "final_pass_rate": MetadataValue.float(
-                (len(records) - already) / scored_total if scored_total else 1.0
+            "first_round_pass_rate": MetadataValue.float(
+                result.rounds[0].pass_rate if result.rounds else 1.0
             ),
-            "rounds": MetadataValue.json(rounds),
-            "failure_reasons": MetadataValue.json(dict(reasons.most_common())),
+            "final_pass_rate": MetadataValue.float(result.final_yield),
+            "final_yield": MetadataValue.float(result.final_yield),
+            "rounds": MetadataValue.json([r.as_dict() for r in result.rounds]),
+            "failure_reasons": MetadataValue.json(result.rounds[-1].reasons if result.rounds else {}),
+            "critique_examples": MetadataValue.json({s: f[-1] for s, f in list(result.feedback.items())[:3]}),
+            "judge": MetadataValue.json(
+                {
+                    "node": judge_node,
+                    "mode": discriminator.judge.mode if discriminator.judge else "off",
+                    "outcomes": dict(discriminator.judge_outcomes),
+                    "output_tokens": discriminator.judge_tokens,
+                }
+            ),
             "mean_overall_score": MetadataValue.float(sum(overall) / len(overall) if overall else 0.0),
             "regeneration_output_tokens": stats.output_tokens,
             "preview": MetadataValue.md(preview),
-        }
+        },
     )
-    return records
+    yield pass_rate_result(len(result.passed), scored_total, config.pass_rate_floor)
+    yield transcript_table_result(records, bounds)

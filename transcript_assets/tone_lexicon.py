@@ -42,7 +42,7 @@ TONE_CUES: dict[str, tuple[str, ...]] = {
         "enough",
         "honestly",
     ),
-    "angr*": (
+    "angry": (
         "angr*",
         "furious",
         "ridiculous",
@@ -121,7 +121,7 @@ TONE_CUES: dict[str, tuple[str, ...]] = {
         "get on with",
         "can we",
     ),
-    "sad*": (
+    "sad": (
         "sad*",
         "passed away",
         "lost",
@@ -156,6 +156,67 @@ TONE_CUES: dict[str, tuple[str, ...]] = {
     "calm": ("okay", "sure", "no problem", "thank*", "fine", "alright", "please", "sounds good"),
     "neutral": (),
 }
+
+# Strong cues of the opposite mood: a caller asked to be frustrated who gushes, or a "satisfied" caller who
+# fumes, is a tone flip. Thanks and goodbyes are left out: every call ends with them.
+NEGATIVE_CUES = (
+    "frustrat*",
+    "annoy*",
+    "ridiculous",
+    "unacceptable",
+    "fed up",
+    "furious",
+    "angr*",
+    "outrageous",
+    "sick of",
+    "worst",
+    "terrible",
+    "can't believe",
+    "upset*",
+    "disgusting",
+    "joke",
+)
+# Cues of a caller who is not satisfied or calm (the opposite of a positive tone): the strong cues above
+# plus the specific marks of frustration, worry, sadness, hurry and confusion.
+UNHAPPY_CUES = (
+    *NEGATIVE_CUES,
+    "again",
+    "third time",
+    "second time",
+    "still",
+    "tired of",
+    "waste",
+    "supposed to",
+    "passed away",
+    "can't afford",
+    "laid off",
+    "really hard",
+    "unfortunately",
+    "difficult",
+    "worr*",
+    "scare*",
+    "nervous*",
+    "hurr*",
+    "confus*",
+    "don't understand",
+    "not sure",
+)
+POSITIVE_CUES = (
+    "great",
+    "perfect",
+    "wonderful",
+    "awesome",
+    "excellent",
+    "glad",
+    "happy",
+    "love",
+    "pleased",
+    "fantastic",
+    "amazing",
+    "lovely",
+)
+NEGATIVE_TONES = frozenset({"frustrated", "angry", "impatient", "sad", "anxious"})
+POSITIVE_TONES = frozenset({"satisfied", "calm"})
 
 GREETING_CUES = (
     "thank you for calling",

@@ -58,6 +58,12 @@ def write_conversation(
     seconds = 0.0
     for i, planned in enumerate(plan.turns):
         prompt = text + planned_label(planned, plan.emotional_tone)
+        if planned.keep_text is not None:  # kept from the previous draft by the quality loop
+            turns.append(
+                Turn(speaker=planned.speaker, text=planned.keep_text, beat=planned.beat, act=planned.act)
+            )
+            text = f"{prompt} {planned.keep_text}\n"
+            continue
         problem: DegenerateTurn | None = None
         for retry in range(settings.turn_retries):
             completion = backend.complete(

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from resources.validation_errors import did_you_mean, validation_problems
 from transcript_assets.formats.export_file import ExportFile
-from transcript_assets.quality_gate import WEIGHTS, QualityReport
+from transcript_assets.quality_gate import CHECKS, QualityReport
 from transcript_assets.transcript import Transcript, Turn
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
@@ -107,7 +107,8 @@ def _contract_fields() -> dict[tuple[str, ...], dict[str, Any]]:
     """Every path a reference may name, with the JSON Schema of its value (from the contract models)."""
     top = Transcript.model_json_schema()
     defs = top.get("$defs", {})
-    quality = _clean_schema(TypeAdapter(QualityReport).json_schema(), {})
+    report = TypeAdapter(QualityReport).json_schema()
+    quality = _clean_schema(report, report.get("$defs", {}))
     fields: dict[tuple[str, ...], dict[str, Any]] = {}
     for name, raw in top["properties"].items():
         schema = _clean_schema(raw, defs)
@@ -116,7 +117,7 @@ def _contract_fields() -> dict[tuple[str, ...], dict[str, Any]]:
         fields[(name,)] = schema
         for sub, sub_schema in _properties(schema).items():
             fields[(name, sub)] = sub_schema
-    for check in WEIGHTS:
+    for check in CHECKS:
         fields[("quality", "checks", check)] = {"type": "number"}
     return fields
 
