@@ -45,7 +45,6 @@ def _machine() -> str:
 
 def loop_arms(count: int, threshold: float, rounds: int, domain: str, tone: str) -> dict[str, Any]:
     from resources.node_pool import NodePool
-
     from transcript_assets.call_stats import CallStats
     from transcript_assets.conversation_plan import plan_conversation
     from transcript_assets.discriminator import Discriminator
@@ -100,7 +99,6 @@ def loop_arms(count: int, threshold: float, rounds: int, domain: str, tone: str)
 
 def judge_usefulness(calls: int) -> dict[str, Any]:
     from resources.node_pool import NodePool
-
     from transcript_assets.degradations import DEGRADATIONS, degrade, exemplar_transcript
     from transcript_assets.domain_pack import load_domain_packs
     from transcript_assets.llm_judge import LLMJudge

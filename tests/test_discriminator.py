@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from resources.node_pool import NodePool
 
+from resources.node_pool import NodePool
 from transcript_assets.degradations import DEGRADATIONS, degrade, exemplar_transcript, truncated
 from transcript_assets.discriminator import (
     JUDGE_ENV,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from resources.node_pool import NodePool
 
 from resources.llm_backend import BackendInfo, Completion, LLMBackend, SamplingParams
+from resources.node_pool import NodePool
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import plan_conversation
 from transcript_assets.discriminator import Discriminator

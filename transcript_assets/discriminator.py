@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from resources.node_pool import NodePool
-
 from transcript_assets.domain_pack import DomainPack
 from transcript_assets.llm_judge import LLMJudge
 from transcript_assets.quality_gate import (
