@@ -144,10 +144,11 @@ def test_the_build_library_job_runs_dedup_as_generate_does(
     from transcript_assets.jobs import build_library_job
     from transcript_assets.raw_transcripts import raw_transcripts
     from transcript_assets.scored_transcripts import scored_transcripts
+    from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
 
     resources = build_resources()
     defs = Definitions(
-        assets=[raw_transcripts, scored_transcripts, transcript_library],
+        assets=[raw_transcripts, scrubbed_transcripts, scored_transcripts, transcript_library],
         jobs=[build_library_job],
         resources=resources,
     )
