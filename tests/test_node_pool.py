@@ -220,8 +220,9 @@ def test_retry_after_is_honoured(
     check_exactly_once(source, 12, [only])
     assert all(state == "ok" for state, _ in source.outcomes.values())
     assert elapsed >= 1.0, "12 requests at 4/s with 0.5 s Retry-After pauses take over a second"
-    # Without honouring Retry-After the 10 ms backoff would hammer the node with dozens of 429s.
-    assert only.counts.get("rate_limited", 0) <= 8, only.counts
+    # Only the requests already in flight when a 429 comes back meet the limit too; without honouring
+    # Retry-After the 10 ms backoff would hammer the node with dozens of 429s and use up the attempts.
+    assert only.counts.get("rate_limited", 0) <= 12, only.counts
 
 
 def test_the_retry_budget_caps_retries_in_an_outage(
