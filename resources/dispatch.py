@@ -126,11 +126,14 @@ class Dispatcher:
         starved_since: float | None = None
         refreshing: Future[None] | None = None
         last_refresh = float("-inf")  # read the servers' signals right away, in a worker thread
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor:
+        with (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="pool-refresh") as refresher,
+        ):
             while pending or running:
                 now = self.clock()
                 if refreshing is None and now - last_refresh >= self.pool.refresh_interval_s:
-                    refreshing = executor.submit(self.pool.refresh, force=True, probe_servers=True)
+                    refreshing = refresher.submit(self.pool.refresh, force=True, probe_servers=True)
                     last_refresh = now
                 if refreshing is not None and refreshing.done():
                     refreshing.result()
