@@ -279,7 +279,7 @@ class Dispatcher:
             source.on_failure(item, node.node_id, result.failure, final)
             if not final:
                 item.not_before = self.clock()
-                pending.append(item)
+                pending.insert(0, item)  # it waited already: ahead of the fresh backlog
 
     def _call_failed(
         self,
@@ -320,7 +320,7 @@ class Dispatcher:
             source.on_failure(item, node.node_id, reason, final)
             if not final:
                 self._schedule_retry(item, exc.retry_after)
-                pending.append(item)
+                pending.insert(0, item)  # it waited already: ahead of the fresh backlog
 
     def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> None:
         ranked = self.pool.rank_nodes(self.requirements, refresh=False)

@@ -100,13 +100,17 @@ class _Handler(BaseHTTPRequestHandler):
         prompt = json.dumps(request.get("messages")) if chat else str(request.get("prompt", ""))
         verdict = node.admit()
         b = node.behaviour
-        if verdict == "rate_limited":
-            self._send(429, {"error": {"message": "rate limited"}}, {"Retry-After": f"{b.retry_after_s:g}"})
-            return
-        if verdict == "overloaded":
-            self._send(503, {"error": {"message": "server busy"}}, {"Retry-After": f"{b.retry_after_s:g}"})
-            return
         try:
+            if verdict == "rate_limited":
+                self._send(
+                    429, {"error": {"message": "rate limited"}}, {"Retry-After": f"{b.retry_after_s:g}"}
+                )
+                return
+            if verdict == "overloaded":
+                self._send(
+                    503, {"error": {"message": "server busy"}}, {"Retry-After": f"{b.retry_after_s:g}"}
+                )
+                return
             if node.rng_fail():
                 node.count("failed")
                 if b.fail_mode == "status-500":
