@@ -414,3 +414,42 @@ def test_node_spec_concurrency_bounds_validation() -> None:
         NodeSpec.model_validate({**web, "min_concurrency": 5, "max_concurrency": 3})
     with pytest.raises(ValueError, match="one sequence at a time"):
         NodeSpec(id="l", backend="llama_cpp", max_concurrency=4)
+
+
+# ---- generation through the pool -------------------------------------------------------------------------
+
+
+def test_generation_runs_conversations_concurrently_each_pinned_to_one_node(
+    sim: Callable[..., SimulatedNode], make_pool: Callable[..., NodePool], packs: dict[str, Any]
+) -> None:
+    from transcript_assets.conversation_plan import plan_conversation
+    from transcript_assets.generation_outcome import SlotOutcome
+    from transcript_assets.job_spec import JobSpec
+    from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
+
+    pack = packs["healthcare"]
+    spec = JobSpec(count=6, domain=pack.name, complexity="simple", exchanges=(4, 6))
+    plans = [plan_conversation(spec, pack, "rpool", 2024, i) for i in range(6)]
+    servers = {f"n{i}": sim(slots=2, tokens_per_s=400, reply="chatter") for i in range(2)}
+    pool = make_pool(*(node_entry(n, s, prompt_style="completion") for n, s in servers.items()))
+    emitted: list[SlotOutcome] = []
+    generator = TranscriptGenerator(
+        pool, pack, settings=GeneratorSettings(max_attempts=2), on_outcome=emitted.append
+    )
+    outcomes = generator.generate(plans, exemplar_seed=1)
+
+    assert [o.slot_id for o in outcomes] == [p.slot_id for p in plans]
+    assert Counter(o.slot_id for o in emitted) == Counter(p.slot_id for p in plans), (
+        "each outcome emitted once"
+    )
+    assert all(o.ok for o in outcomes), [o.failures for o in outcomes]
+    written = Counter(o.transcript.generation.node_id for o in outcomes if o.transcript)
+    assert set(written) == {"n0", "n1"}, "both nodes wrote conversations"
+    for node_id, server in servers.items():
+        calls = sum(
+            o.transcript.generation.llm_calls
+            for o in outcomes
+            if o.transcript and o.transcript.generation.node_id == node_id
+        )
+        assert len(server.completed) == calls, "every turn of a conversation ran on the node that wrote it"
+    assert max(s.max_inside for s in servers.values()) >= 2, "conversations ran concurrently"
