@@ -19,6 +19,7 @@ conversation pinned to it for its whole length, or a JSON batch sized for it). T
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import Counter
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from resources.node_pool import NodePool
 
 MAX_WORKER_THREADS = 64
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -136,7 +138,7 @@ class Dispatcher:
                     refreshing = refresher.submit(self.pool.refresh, force=True, probe_servers=True)
                     last_refresh = now
                 if refreshing is not None and refreshing.done():
-                    refreshing.result()
+                    self._refresh_done(refreshing)
                     refreshing = None
                 started = self._start_ready(source, pending, running, loop, executor)
                 self._flush_samples(force=False)
@@ -155,11 +157,18 @@ class Dispatcher:
                 else:
                     await asyncio.sleep(timeout)
             if refreshing is not None:
-                refreshing.result()
+                refreshing.exception()  # wait for it; its outcome no longer matters
         self._flush_samples(force=True)
         if self._unexpected is not None:
             raise self._unexpected
         return self.stats
+
+    def _refresh_done(self, refreshing: Future[None]) -> None:
+        """A failed re-read (state DB unreachable, nodes.yaml broken mid-run) keeps the last known state:
+        work in flight must still end in its outcomes. It is logged, once per failure."""
+        error = refreshing.exception()
+        if error is not None:
+            log.warning("node pool refresh failed, routing on the last known state: %s", error)
 
     # ---- scheduling -----------------------------------------------------------------------------------
     def _next_wake(self, pending: list[WorkItem]) -> float:

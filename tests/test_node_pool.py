@@ -453,3 +453,19 @@ def test_generation_runs_conversations_concurrently_each_pinned_to_one_node(
         )
         assert len(server.completed) == calls, "every turn of a conversation ran on the node that wrote it"
     assert max(s.max_inside for s in servers.values()) >= 2, "conversations ran concurrently"
+
+
+def test_a_failed_refresh_mid_run_keeps_routing_on_the_last_known_state(
+    sim: Callable[..., SimulatedNode], make_pool: Callable[..., NodePool], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = sim(slots=2)
+    pool = make_pool(node_entry("n", server))
+    pool.refresh(force=True)
+    Path(pool.nodes_file or "").write_text("nodes: [oops", encoding="utf-8")  # broken while work runs
+    source = KeyedRequests()
+    with caplog.at_level("WARNING", logger="resources.dispatch"):
+        pool.dispatcher().run_sync(source, source.items(10))
+    check_exactly_once(source, 10, [server])
+    assert all(state == "ok" for state, _ in source.outcomes.values())
+    assert "node pool refresh failed, routing on the last known state" in caplog.text
+    assert "not valid YAML" in caplog.text
