@@ -127,7 +127,10 @@ class Dispatcher:
         running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]] = {}
         starved_since: float | None = None
         refreshing: Future[None] | None = None
-        last_refresh = float("-inf")  # read the servers' signals right away, in a worker thread
+        # Read the servers' signals before the first call (slots seed the limits; the model list is only
+        # asked for while a server is idle), then on the refresh thread every refresh_interval_s.
+        await loop.run_in_executor(None, self._first_refresh)
+        last_refresh = self.clock()
         with (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="pool-refresh") as refresher,
@@ -162,6 +165,12 @@ class Dispatcher:
         if self._unexpected is not None:
             raise self._unexpected
         return self.stats
+
+    def _first_refresh(self) -> None:
+        try:
+            self.pool.refresh(force=True, probe_servers=True)
+        except Exception as exc:  # same policy as every later refresh: keep the last known state
+            log.warning("node pool refresh failed, routing on the last known state: %s", exc)
 
     def _refresh_done(self, refreshing: Future[None]) -> None:
         """A failed re-read (state DB unreachable, nodes.yaml broken mid-run) keeps the last known state:

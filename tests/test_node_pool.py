@@ -117,8 +117,7 @@ def test_load_prefers_cool_idle_capable_nodes(
         pool.dispatcher().run_sync(source, source.items(3, prefix=f"r{round_}-"))
         check_exactly_once(source, 3, list(servers.values()))
         done.update(node for state, node in source.outcomes.values() if state == "ok")
-    assert done["cool"] > done["warm"] > done["hot"] or done["hot"] == 0 < done["warm"] < done["cool"], done
-    assert done["cool"] >= 18, done
+    assert done["cool"] >= 18 and done["cool"] > done["warm"] >= done["hot"], done
 
     # Saturated (everyone busy), the hot node still gets only one request at a time.
     source = KeyedRequests()
@@ -158,7 +157,8 @@ def test_a_failing_node_circuit_opens_and_recovers(
     assert all(state == "ok" for state, _ in source.outcomes.values()), (
         "every request rerouted to the good node"
     )
-    assert bad.counts.get("failed", 0) <= 6, "the open circuit stops traffic to the failing node"
+    # Its first few requests (as many as its slots) fail at once, then the open circuit stops its traffic.
+    assert bad.counts.get("failed", 0) <= 10, "the open circuit stops traffic to the failing node"
     events = NodeControls(open_state_db(url)).events("bad")
     assert any(e["to_state"] == "circuit_open" for e in events)
 
