@@ -11,13 +11,15 @@ conversation pinned to it for its whole length, or a JSON batch sized for it). T
   limit hear it; ``Retry-After`` cools the node down; each item is retried on another eligible node at
   once, or, when every eligible node has had it, after a backoff of base x 1, 2, 4, 8 s plus jitter (never
   shorter than the Retry-After); every retry after a failure must fit the retry budget, else the item
-  fails with the reason (a 429 / 503 with Retry-After is a deferral the server paces: no budget spent);
+  fails with the reason (a 429 / 503 with Retry-After is a deferral the server paces: it spends no
+  budget and does not count against the circuit breaker);
 - every attempt is aggregated into per-node performance windows, handed to ``on_sample``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import Counter
@@ -32,12 +34,13 @@ from resources.node_runtime import NodeRuntime
 from resources.observed_backend import ObservedBackend
 from resources.performance_window import PerformanceSample
 from resources.retry_budget import RetryBudget
-from resources.scoring import ANY_STEP, choose
+from resources.scoring import ANY_STEP, choose, fleet_scale, score_node
 
 if TYPE_CHECKING:
     from resources.node_pool import NodePool
 
 MAX_WORKER_THREADS = 64
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -124,15 +127,21 @@ class Dispatcher:
         running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]] = {}
         starved_since: float | None = None
         refreshing: Future[None] | None = None
-        last_refresh = float("-inf")  # read the servers' signals right away, in a worker thread
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor:
+        # Read the servers' signals before the first call (slots seed the limits; the model list is only
+        # asked for while a server is idle), then on the refresh thread every refresh_interval_s.
+        await loop.run_in_executor(None, self._first_refresh)
+        last_refresh = self.clock()
+        with (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="pool-refresh") as refresher,
+        ):
             while pending or running:
                 now = self.clock()
                 if refreshing is None and now - last_refresh >= self.pool.refresh_interval_s:
-                    refreshing = executor.submit(self.pool.refresh, force=True, probe_servers=True)
+                    refreshing = refresher.submit(self.pool.refresh, force=True, probe_servers=True)
                     last_refresh = now
                 if refreshing is not None and refreshing.done():
-                    refreshing.result()
+                    self._refresh_done(refreshing)
                     refreshing = None
                 started = self._start_ready(source, pending, running, loop, executor)
                 self._flush_samples(force=False)
@@ -151,11 +160,24 @@ class Dispatcher:
                 else:
                     await asyncio.sleep(timeout)
             if refreshing is not None:
-                refreshing.result()
+                refreshing.exception()  # wait for it; its outcome no longer matters
         self._flush_samples(force=True)
         if self._unexpected is not None:
             raise self._unexpected
         return self.stats
+
+    def _first_refresh(self) -> None:
+        try:
+            self.pool.refresh(force=True, probe_servers=True)
+        except Exception as exc:  # same policy as every later refresh: keep the last known state
+            log.warning("node pool refresh failed, routing on the last known state: %s", exc)
+
+    def _refresh_done(self, refreshing: Future[None]) -> None:
+        """A failed re-read (state DB unreachable, nodes.yaml broken mid-run) keeps the last known state:
+        work in flight must still end in its outcomes. It is logged, once per failure."""
+        error = refreshing.exception()
+        if error is not None:
+            log.warning("node pool refresh failed, routing on the last known state: %s", error)
 
     # ---- scheduling -----------------------------------------------------------------------------------
     def _next_wake(self, pending: list[WorkItem]) -> float:
@@ -172,43 +194,47 @@ class Dispatcher:
         loop: asyncio.AbstractEventLoop,
         executor: ThreadPoolExecutor,
     ) -> int:
+        """Start units on nodes with room until the ready work or the room runs out. The fleet is scored
+        once per pass; after each start only the chosen node is scored again (its queue grew)."""
+        now = self.clock()
+        ready = [i for i in pending if i.not_before <= now]
+        if not ready:
+            return 0
+        limits, weights = self.pool.thermal_limits, self.pool.weights
+        runtimes = {r.node_id: r for r in self.pool.runtimes()}
+        snapshots = [r.snapshot(limits) for r in runtimes.values()]
+        scale = fleet_scale(snapshots)
+        ranked = [score_node(s, scale, self.requirements, weights, limits) for s in snapshots]
+        eligible = {r.node_id for r in ranked if r.eligible}
+        open_nodes = [r for r in ranked if r.eligible and runtimes[r.node_id].has_capacity(limits)]
         started = 0
-        limits = self.pool.thermal_limits
-        while True:
-            now = self.clock()
-            ready = [i for i in pending if i.not_before <= now]
-            if not ready:
-                return started
-            ranked = self.pool.rank_nodes(self.requirements, refresh=False)
-            eligible = {r.node_id for r in ranked if r.eligible}
-            open_nodes = [
-                r for r in ranked if r.eligible and self.pool.runtime(r.node_id).has_capacity(limits)
-            ]
-            launched = False
-            while open_nodes and not launched:
-                pick = choose(open_nodes, self.rng)
-                assert pick is not None
-                open_nodes.remove(pick)
-                node = self.pool.runtime(pick.node_id)
-                candidates = [i for i in ready if node.node_id not in i.tried or eligible <= i.tried]
-                if not candidates or not node.circuit.try_acquire():
-                    continue
-                unit = source.take(node, candidates)
-                if not unit:
-                    node.circuit.release_probe()
-                    continue
-                unit_ids = {id(i) for i in unit}
-                pending[:] = [i for i in pending if id(i) not in unit_ids]
-                for item in unit:
-                    item.attempts += 1
-                node.started()
-                self.stats.units_by_node[node.node_id] += 1
-                future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
-                running[future] = (node, unit)
-                started += 1
-                launched = True
-            if not launched:
-                return started
+        while ready and open_nodes:
+            pick = choose(open_nodes, self.rng)
+            assert pick is not None
+            open_nodes.remove(pick)
+            node = runtimes[pick.node_id]
+            candidates = [i for i in ready if node.node_id not in i.tried or eligible <= i.tried]
+            if not candidates or not node.circuit.try_acquire():
+                continue
+            unit = source.take(node, candidates)
+            if not unit:
+                node.circuit.release_probe()
+                continue
+            unit_ids = {id(i) for i in unit}
+            pending[:] = [i for i in pending if id(i) not in unit_ids]
+            ready = [i for i in ready if id(i) not in unit_ids]
+            for item in unit:
+                item.attempts += 1
+            node.started()
+            self.stats.units_by_node[node.node_id] += 1
+            future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
+            running[future] = (node, unit)
+            started += 1
+            if node.has_capacity(limits):  # still room: back in the draw with its new queue score
+                rescored = score_node(node.snapshot(limits), scale, self.requirements, weights, limits)
+                if rescored.eligible:
+                    open_nodes.append(rescored)
+        return started
 
     def _run_unit(self, source: WorkSource, node: NodeRuntime, unit: list[WorkItem]) -> list[ItemResult]:
         backend = ObservedBackend(self.pool.backend(node.node_id), node)
@@ -271,7 +297,7 @@ class Dispatcher:
             source.on_failure(item, node.node_id, result.failure, final)
             if not final:
                 item.not_before = self.clock()
-                pending.append(item)
+                pending.insert(0, item)  # it waited already: ahead of the fresh backlog
 
     def _call_failed(
         self,
@@ -282,7 +308,12 @@ class Dispatcher:
         pending: list[WorkItem],
     ) -> None:
         self.stats.node_failures += 1
-        if exc.retryable:
+        # A 429 / 503 with Retry-After is a deferral paced by the server (the node cools down for that
+        # long), not a failure: it neither opens the circuit nor spends the retry budget.
+        deferral = exc.overload and exc.retry_after is not None
+        if deferral:
+            node.circuit.release_probe()
+        elif exc.retryable:
             node.circuit.record_failure(str(exc))
         else:
             node.circuit.record_success()  # it answered; it refused this request (e.g. HTTP 400)
@@ -295,9 +326,6 @@ class Dispatcher:
             item.node_failures += 1
             reason = f"LLM call failed: {exc}"
             final = item.attempts >= self.max_attempts
-            # A 429 / 503 with Retry-After is a deferral paced by the server (the node cools down for that
-            # long), not a failure retry that could pile onto an outage: it does not spend the budget.
-            deferral = exc.overload and exc.retry_after is not None
             if not final and not deferral and not self.budget.try_spend():
                 final = True
                 self.stats.retries_refused += 1
@@ -310,7 +338,7 @@ class Dispatcher:
             source.on_failure(item, node.node_id, reason, final)
             if not final:
                 self._schedule_retry(item, exc.retry_after)
-                pending.append(item)
+                pending.insert(0, item)  # it waited already: ahead of the fresh backlog
 
     def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> None:
         ranked = self.pool.rank_nodes(self.requirements, refresh=False)

@@ -37,7 +37,7 @@ from resources.node_spec import NodeConfigError, NodeSpec, load_nodes_file
 from resources.node_telemetry import HardwareProfile, LiveState
 from resources.retry_budget import RetryBudgetSettings
 from resources.scoring import ANY_STEP, ScoringWeights, ThermalLimits, rank
-from resources.server_signals import fetch_server_signals
+from resources.server_signals import ServerProbe
 
 LOCAL_SOURCES = ("local", "config-local")  # in-process nodes: the local machine's probes describe them
 
@@ -285,7 +285,9 @@ class NodePool(ConfigurableResource):
                 and runtime.spec.server_signals
                 and runtime.spec.url
             ):
-                runtime.signals = fetch_server_signals(runtime.spec.url, self._http)
+                if runtime.probe is None:
+                    runtime.probe = ServerProbe(runtime.spec.url)
+                runtime.signals = runtime.probe.fetch(self._http, idle=runtime.in_flight == 0)
                 if runtime.signals.slots_total:
                     runtime.concurrency.hint_capacity(runtime.signals.slots_total)
 

@@ -19,7 +19,7 @@ from resources.node_spec import NodeSpec
 from resources.node_telemetry import HardwareProfile, LiveState
 from resources.performance_window import PerformanceWindow
 from resources.scoring import NodeSnapshot, ThermalLimits, is_hot
-from resources.server_signals import ServerSignals
+from resources.server_signals import ServerProbe, ServerSignals
 
 EWMA_ALPHA = 0.1
 
@@ -47,6 +47,7 @@ class NodeRuntime:
     stale_reason: str | None = None
     control: NodeControl | None = None
     signals: ServerSignals | None = None
+    probe: ServerProbe | None = None  # its server's load probes (HTTP nodes)
     in_flight: int = 0
     cooldown_until: float = 0.0
     cooldown_reason: str | None = None

@@ -152,6 +152,46 @@ def exclusion(
     return None
 
 
+@dataclass(frozen=True)
+class FleetScale:
+    """What capability is measured against: the fastest node's tokens/s, the largest context window."""
+
+    tokens_per_s: float | None
+    context_window: int
+
+
+def fleet_scale(nodes: Sequence[NodeSnapshot]) -> FleetScale:
+    measured = [n.tokens_per_s for n in nodes if n.tokens_per_s]
+    return FleetScale(max(measured) if measured else None, max((n.context_window for n in nodes), default=1))
+
+
+def score_node(
+    node: NodeSnapshot,
+    scale: FleetScale,
+    requirements: StepRequirements = ANY_STEP,
+    weights: ScoringWeights = ScoringWeights(),
+    limits: ThermalLimits = ThermalLimits(),
+) -> RankedNode:
+    """One node's filters and score within a fleet."""
+    components = {
+        "thermal": thermal_headroom(node.cpu_temp_c, node.gpu_temp_c, limits),
+        "queue": queue_headroom(node.in_flight, node.backend_waiting, node.concurrency_limit),
+        "capability": capability_match(node, requirements, scale.tokens_per_s, scale.context_window),
+        "history": history_score(node.success_rate),
+    }
+    total = sum(getattr(weights, k) * v for k, v in components.items()) / weights.total
+    why = exclusion(node, requirements, limits)
+    return RankedNode(
+        node_id=node.node_id,
+        score=round(total * node.weight, 4) if why is None else 0.0,
+        components={k: round(v, 4) for k, v in components.items()},
+        eligible=why is None,
+        excluded_because=why,
+        kubernetes_node=node.kubernetes_node,
+        details=node.details,
+    )
+
+
 def rank(
     nodes: Sequence[NodeSnapshot],
     requirements: StepRequirements = ANY_STEP,
@@ -159,32 +199,10 @@ def rank(
     limits: ThermalLimits = ThermalLimits(),
 ) -> list[RankedNode]:
     """Every node: eligible ones best first, then the excluded ones with the reason."""
-    measured = [n.tokens_per_s for n in nodes if n.tokens_per_s]
-    fleet_tps = max(measured) if measured else None
-    fleet_context = max((n.context_window for n in nodes), default=1)
-    eligible: list[RankedNode] = []
-    excluded: list[RankedNode] = []
-    for node in nodes:
-        components = {
-            "thermal": thermal_headroom(node.cpu_temp_c, node.gpu_temp_c, limits),
-            "queue": queue_headroom(node.in_flight, node.backend_waiting, node.concurrency_limit),
-            "capability": capability_match(node, requirements, fleet_tps, fleet_context),
-            "history": history_score(node.success_rate),
-        }
-        total = sum(getattr(weights, k) * v for k, v in components.items()) / weights.total
-        why = exclusion(node, requirements, limits)
-        ranked = RankedNode(
-            node_id=node.node_id,
-            score=round(total * node.weight, 4) if why is None else 0.0,
-            components={k: round(v, 4) for k, v in components.items()},
-            eligible=why is None,
-            excluded_because=why,
-            kubernetes_node=node.kubernetes_node,
-            details=node.details,
-        )
-        (eligible if why is None else excluded).append(ranked)
-    eligible.sort(key=lambda r: r.score, reverse=True)
-    return eligible + excluded
+    scale = fleet_scale(nodes)
+    ranked = [score_node(node, scale, requirements, weights, limits) for node in nodes]
+    eligible = sorted((r for r in ranked if r.eligible), key=lambda r: r.score, reverse=True)
+    return eligible + [r for r in ranked if not r.eligible]
 
 
 def choose(candidates: Sequence[RankedNode], rng: random.Random, choices: int = 2) -> RankedNode | None:

@@ -32,6 +32,42 @@ from typing import Any, Literal
 
 HOST = "127.0.0.1"
 MODEL = "sim"
+CHATTER_WORDS = [
+    "claim",
+    "invoice",
+    "deductible",
+    "pharmacy",
+    "referral",
+    "copay",
+    "premium",
+    "appointment",
+    "refill",
+    "portal",
+    "address",
+    "balance",
+    "coverage",
+    "network",
+    "specialist",
+    "statement",
+    "transfer",
+    "account",
+    "member",
+    "plan",
+    "doctor",
+    "clinic",
+    "visit",
+    "renewal",
+    "payment",
+    "schedule",
+    "letter",
+    "form",
+    "number",
+    "office",
+    "update",
+    "record",
+    "review",
+    "approval",
+]
 
 
 @dataclass
@@ -45,6 +81,7 @@ class NodeBehaviour:
     overload_above: int | None = None
     retry_after_s: float = 1.0
     metrics: bool = True
+    reply: Literal["echo", "chatter"] = "echo"  # chatter: a fresh spoken-style line for each completion
 
     @property
     def capacity_tokens_per_s(self) -> float:
@@ -100,13 +137,17 @@ class _Handler(BaseHTTPRequestHandler):
         prompt = json.dumps(request.get("messages")) if chat else str(request.get("prompt", ""))
         verdict = node.admit()
         b = node.behaviour
-        if verdict == "rate_limited":
-            self._send(429, {"error": {"message": "rate limited"}}, {"Retry-After": f"{b.retry_after_s:g}"})
-            return
-        if verdict == "overloaded":
-            self._send(503, {"error": {"message": "server busy"}}, {"Retry-After": f"{b.retry_after_s:g}"})
-            return
         try:
+            if verdict == "rate_limited":
+                self._send(
+                    429, {"error": {"message": "rate limited"}}, {"Retry-After": f"{b.retry_after_s:g}"}
+                )
+                return
+            if verdict == "overloaded":
+                self._send(
+                    503, {"error": {"message": "server busy"}}, {"Retry-After": f"{b.retry_after_s:g}"}
+                )
+                return
             if node.rng_fail():
                 node.count("failed")
                 if b.fail_mode == "status-500":
@@ -128,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             tokens = min(tokens, b.completion_tokens)
             node.decode(tokens)
             key = re.search(r"key=([\w.-]+)", prompt)
-            text = f"done {key.group(1) if key else '?'}"
+            text = node.chatter() if b.reply == "chatter" else f"done {key.group(1) if key else '?'}"
             node.completed_request(prompt)
             usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": tokens, "total_tokens": tokens}
             if chat:
@@ -277,6 +318,12 @@ class SimulatedNode:
                 self.processing -= 1
                 self.busy_slot_s += seconds
             slots.release()
+
+    def chatter(self) -> str:
+        """A line that greets and takes leave, in words no earlier line used together (never a repeat)."""
+        with self._lock:
+            picked = self._rng.sample(CHATTER_WORDS, 6)
+        return f"Hello, thank you for calling; {' '.join(picked)}. Goodbye."
 
     def completed_request(self, prompt: str) -> None:
         with self._lock:

@@ -117,8 +117,7 @@ def test_load_prefers_cool_idle_capable_nodes(
         pool.dispatcher().run_sync(source, source.items(3, prefix=f"r{round_}-"))
         check_exactly_once(source, 3, list(servers.values()))
         done.update(node for state, node in source.outcomes.values() if state == "ok")
-    assert done["cool"] > done["warm"] > done["hot"] or done["hot"] == 0 < done["warm"] < done["cool"], done
-    assert done["cool"] >= 18, done
+    assert done["cool"] >= 18 and done["cool"] > done["warm"] >= done["hot"], done
 
     # Saturated (everyone busy), the hot node still gets only one request at a time.
     source = KeyedRequests()
@@ -158,7 +157,8 @@ def test_a_failing_node_circuit_opens_and_recovers(
     assert all(state == "ok" for state, _ in source.outcomes.values()), (
         "every request rerouted to the good node"
     )
-    assert bad.counts.get("failed", 0) <= 6, "the open circuit stops traffic to the failing node"
+    # Its first few requests (as many as its slots) fail at once, then the open circuit stops its traffic.
+    assert bad.counts.get("failed", 0) <= 10, "the open circuit stops traffic to the failing node"
     events = NodeControls(open_state_db(url)).events("bad")
     assert any(e["to_state"] == "circuit_open" for e in events)
 
@@ -220,8 +220,9 @@ def test_retry_after_is_honoured(
     check_exactly_once(source, 12, [only])
     assert all(state == "ok" for state, _ in source.outcomes.values())
     assert elapsed >= 1.0, "12 requests at 4/s with 0.5 s Retry-After pauses take over a second"
-    # Without honouring Retry-After the 10 ms backoff would hammer the node with dozens of 429s.
-    assert only.counts.get("rate_limited", 0) <= 8, only.counts
+    # Only the requests already in flight when a 429 comes back meet the limit too; without honouring
+    # Retry-After the 10 ms backoff would hammer the node with dozens of 429s and use up the attempts.
+    assert only.counts.get("rate_limited", 0) <= 12, only.counts
 
 
 def test_the_retry_budget_caps_retries_in_an_outage(
@@ -242,8 +243,11 @@ def test_the_retry_budget_caps_retries_in_an_outage(
     assert stats.retries_refused > 0
     reasons = [reason for state, reason in source.outcomes.values() if state == "failed"]
     assert len(reasons) == n and sum("retry budget exhausted" in r for r in reasons) >= n // 3
-    # The rest ended when every circuit had opened (the failure rate rule) and no node was left.
-    assert all("retry budget exhausted" in r or "no eligible node" in r for r in reasons)
+    # The rest ended at their attempt limit, or when every circuit had opened and no node was left.
+    assert all(
+        "retry budget exhausted" in r or "no eligible node" in r or len(source.attempts[k]) == 4
+        for k, (state, r) in source.outcomes.items()
+    )
 
 
 # ---- adaptive concurrency on real servers ------------------------------------------------------------------
@@ -264,6 +268,7 @@ def test_concurrency_rises_on_a_healthy_node_and_falls_when_it_is_overloaded(
     over = KeyedRequests()
     pool.dispatcher(max_attempts=6).run_sync(over, over.items(20, prefix="o"))
     check_exactly_once(over, 20, [server])
+    assert all(state == "ok" for state, _ in over.outcomes.values()), "the 503s were deferrals, all retried"
     limit = pool.runtime("n").concurrency.limit
     assert limit < risen and limit <= 2, pool.runtime("n").concurrency.changes
     assert any(c[3].startswith("cut: HTTP 503") for c in pool.runtime("n").concurrency.changes)
@@ -409,3 +414,58 @@ def test_node_spec_concurrency_bounds_validation() -> None:
         NodeSpec.model_validate({**web, "min_concurrency": 5, "max_concurrency": 3})
     with pytest.raises(ValueError, match="one sequence at a time"):
         NodeSpec(id="l", backend="llama_cpp", max_concurrency=4)
+
+
+# ---- generation through the pool -------------------------------------------------------------------------
+
+
+def test_generation_runs_conversations_concurrently_each_pinned_to_one_node(
+    sim: Callable[..., SimulatedNode], make_pool: Callable[..., NodePool], packs: dict[str, Any]
+) -> None:
+    from transcript_assets.conversation_plan import plan_conversation
+    from transcript_assets.generation_outcome import SlotOutcome
+    from transcript_assets.job_spec import JobSpec
+    from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
+
+    pack = packs["healthcare"]
+    spec = JobSpec(count=6, domain=pack.name, complexity="simple", exchanges=(4, 6))
+    plans = [plan_conversation(spec, pack, "rpool", 2024, i) for i in range(6)]
+    servers = {f"n{i}": sim(slots=2, tokens_per_s=400, reply="chatter") for i in range(2)}
+    pool = make_pool(*(node_entry(n, s, prompt_style="completion") for n, s in servers.items()))
+    emitted: list[SlotOutcome] = []
+    generator = TranscriptGenerator(
+        pool, pack, settings=GeneratorSettings(max_attempts=2), on_outcome=emitted.append
+    )
+    outcomes = generator.generate(plans, exemplar_seed=1)
+
+    assert [o.slot_id for o in outcomes] == [p.slot_id for p in plans]
+    assert Counter(o.slot_id for o in emitted) == Counter(p.slot_id for p in plans), (
+        "each outcome emitted once"
+    )
+    assert all(o.ok for o in outcomes), [o.failures for o in outcomes]
+    written = Counter(o.transcript.generation.node_id for o in outcomes if o.transcript)
+    assert set(written) == {"n0", "n1"}, "both nodes wrote conversations"
+    for node_id, server in servers.items():
+        calls = sum(
+            o.transcript.generation.llm_calls
+            for o in outcomes
+            if o.transcript and o.transcript.generation.node_id == node_id
+        )
+        assert len(server.completed) == calls, "every turn of a conversation ran on the node that wrote it"
+    assert max(s.max_inside for s in servers.values()) >= 2, "conversations ran concurrently"
+
+
+def test_a_failed_refresh_mid_run_keeps_routing_on_the_last_known_state(
+    sim: Callable[..., SimulatedNode], make_pool: Callable[..., NodePool], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = sim(slots=2)
+    pool = make_pool(node_entry("n", server))
+    pool.refresh(force=True)
+    Path(pool.nodes_file or "").write_text("nodes: [oops", encoding="utf-8")  # broken while work runs
+    source = KeyedRequests()
+    with caplog.at_level("WARNING", logger="resources.dispatch"):
+        pool.dispatcher().run_sync(source, source.items(10))
+    check_exactly_once(source, 10, [server])
+    assert all(state == "ok" for state, _ in source.outcomes.values())
+    assert "node pool refresh failed, routing on the last known state" in caplog.text
+    assert "not valid YAML" in caplog.text

