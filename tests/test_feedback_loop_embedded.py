@@ -48,11 +48,11 @@ class PromptLog(LLMBackend):
 class OneNodePool(NodePool):
     """The embedded pool with its one backend wrapped in a PromptLog."""
 
-    def candidates(self) -> list[LLMBackend]:
-        backend = self.backend("local")
+    def backend(self, node_id: str) -> LLMBackend:
+        backend = super().backend(node_id)
         if not isinstance(backend, PromptLog):
-            backend = self._backends["local"] = PromptLog(backend)
-        return [backend]
+            backend = self._backends[node_id] = PromptLog(backend)
+        return backend
 
 
 @pytest.mark.slow
