@@ -14,7 +14,10 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance, materialize
 
+from transcript_assets.conversation_plan import plan_conversation
 from transcript_assets.definitions import build_resources, defs
+from transcript_assets.domain_pack import load_domain_packs
+from transcript_assets.job_spec import JobSpec
 from transcript_assets.phi.evaluation import load_planted
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.scored_transcripts import scored_transcripts
@@ -39,8 +42,11 @@ def test_materialize_raw_scrubbed_scored(project_home: Path) -> None:
     request_id, shard = "rphi", "rphi-s0000"
     spec = {"count": 3, "domain": "healthcare", "exchanges": [6, 10], "quality_threshold": 0.0}
     ledger.create_request(request_id, "phi test", spec, 3, 7, str(project_home / "out"))
-    slot_ids = [f"{request_id}-{i:06d}" for i in range(len(planted))]
-    ledger.add_shard(shard, request_id, [{"slot_id": s, "index": i} for i, s in enumerate(slot_ids)])
+    job_spec = JobSpec.model_validate(spec)
+    pack = load_domain_packs()["healthcare"]
+    plans = [plan_conversation(job_spec, pack, request_id, 7, i) for i in range(len(planted))]
+    slot_ids = [p.slot_id for p in plans]
+    ledger.add_shard(shard, request_id, [p.model_dump(mode="json") for p in plans])
     for slot_id, (record, _) in zip(slot_ids, planted, strict=True):
         ledger.record_generated(slot_id, {**record, "id": slot_id, "request_id": request_id}, 1)
     instance = DagsterInstance.get()

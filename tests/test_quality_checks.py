@@ -26,6 +26,9 @@ def test_pass_rate_below_the_floor_fails_and_above_passes() -> None:
     assert low.metadata["floor"].value == 0.5
     assert "0.33 < floor 0.50" in (low.description or "")
     assert pass_rate_result(passed=3, scored=6, floor=0.5).passed  # the floor itself passes
+    small = pass_rate_result(passed=0, scored=2, floor=0.5)  # a two-slot top-up shard that failed
+    assert small.passed and "too few" in (small.description or "")
+    assert not pass_rate_result(passed=0, scored=2, floor=0.5, min_scored=2).passed
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from transcript_assets.domain_pack import DomainPack
 from transcript_assets.job_spec import JobSpec
 from transcript_assets.partitions import SHARDS_PARTITION_NAME
 from transcript_assets.quality_checks import PASS_RATE_CHECK, TABLE_CHECK
-from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_runner import only_failed_checks
 from transcript_assets.scored_transcripts import scored_transcripts
+from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
 
 
 def _seed_shard(resources: dict[str, Any], home: Path, pack: DomainPack, request_id: str, bad: int) -> str:
@@ -36,7 +36,7 @@ def _seed_shard(resources: dict[str, Any], home: Path, pack: DomainPack, request
         t = (looped(t) if i < bad else t).model_copy(update={"id": plan.slot_id, "request_id": request_id})
         ledger.record_generated(plan.slot_id, t.to_record(), 1)
         records.append(t.to_record())
-    path = home / "store" / "raw_transcripts" / f"{shard}.parquet"
+    path = home / "store" / "scrubbed_transcripts" / f"{shard}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     records_to_frame(records).write_parquet(path)
     DagsterInstance.get().add_dynamic_partitions(SHARDS_PARTITION_NAME, [shard])
@@ -45,7 +45,7 @@ def _seed_shard(resources: dict[str, Any], home: Path, pack: DomainPack, request
 
 def _run(resources: dict[str, Any], shard: str, floor: float) -> Any:
     return materialize(
-        [raw_transcripts, scored_transcripts],
+        [scrubbed_transcripts, scored_transcripts],
         partition_key=shard,
         resources=resources,
         instance=DagsterInstance.get(),

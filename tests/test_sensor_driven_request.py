@@ -17,10 +17,11 @@ from transcript_assets.definitions import build_resources, request_intake_sensor
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
 from transcript_assets.scored_transcripts import scored_transcripts
+from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
 from transcript_assets.transcript_library import transcript_library
 
 ASSETS_BY_JOB = {
-    "generate_shard": [raw_transcripts, scored_transcripts],
+    "generate_shard": [raw_transcripts, scrubbed_transcripts, scored_transcripts],
     "build_library": [transcript_library],
     "export_request": export_assets,
 }

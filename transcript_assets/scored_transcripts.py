@@ -28,9 +28,9 @@ from transcript_assets.few_shot_prompt import exemplar_seed
 from transcript_assets.generation_tags import GENERATION_OP_TAGS
 from transcript_assets.llm_judge import LLMJudge
 from transcript_assets.partitions import shard_number, shard_partitions
-from transcript_assets.phi.scrubber import PhiScrubber
 from transcript_assets.quality_checks import (
     DEFAULT_PASS_RATE_FLOOR,
+    DEFAULT_PASS_RATE_MIN_SCORED,
     check_specs,
     pass_rate_result,
     transcript_table_result,
@@ -56,6 +56,8 @@ class ScoredTranscriptsConfig(Config):
     """Share of the judge in each dimension's score when it answers."""
     pass_rate_floor: float = DEFAULT_PASS_RATE_FLOOR
     """The pass_rate_floor check fails the shard below this pass rate."""
+    pass_rate_min_scored: int = DEFAULT_PASS_RATE_MIN_SCORED
+    """A shard that scored fewer transcripts than this (a small top-up) is not held to the floor."""
 
 
 def build_discriminator(
@@ -112,6 +114,8 @@ def scored_transcripts(
                 passed[row.slot_id] = row.transcript or record
         elif row.state == "generated":
             to_score[row.slot_id] = Transcript.model_validate(record)
+
+    from transcript_assets.phi.scrubber import PhiScrubber  # Presidio loads only when a shard is scored
 
     scrubber = PhiScrubber()
     discriminator = build_discriminator(config, llm_pool, shard.pack, bounds, shard.spec.quality_threshold)
@@ -184,5 +188,7 @@ def scored_transcripts(
             "preview": MetadataValue.md(preview),
         },
     )
-    yield pass_rate_result(len(result.passed), scored_total, config.pass_rate_floor)
+    yield pass_rate_result(
+        len(result.passed), scored_total, config.pass_rate_floor, config.pass_rate_min_scored
+    )
     yield transcript_table_result(records, bounds)

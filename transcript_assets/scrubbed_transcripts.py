@@ -9,14 +9,16 @@ through unchanged.
 import time
 from collections import Counter
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import AssetExecutionContext, Config, MetadataValue, asset
 
 from resources.ledger import Ledger
 from transcript_assets.partitions import shard_partitions
-from transcript_assets.phi.scrubber import PhiScrubber
 from transcript_assets.transcript import Transcript
+
+if TYPE_CHECKING:  # Presidio (and with it torch / transformers) loads only when a shard is scrubbed
+    from transcript_assets.phi.scrubber import PhiScrubber
 
 
 class ScrubMode(StrEnum):
@@ -37,7 +39,9 @@ class ScrubbedTranscriptsConfig(Config):
     """surrogate: consistent realistic values (Faker); mask: typed masks such as [NAME], [DOB]."""
 
 
-def scrubber_for(config: ScrubbedTranscriptsConfig) -> PhiScrubber:
+def scrubber_for(config: ScrubbedTranscriptsConfig) -> "PhiScrubber":
+    from transcript_assets.phi.scrubber import PhiScrubber
+
     mode = None if config.mode == ScrubMode.by_domain else config.mode.value
     return PhiScrubber(mode=mode, replacement=config.replacement.value)  # type: ignore[arg-type]
 
