@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -42,6 +41,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from machine_description import describe_machine  # noqa: E402  (bench/, the script's folder)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
@@ -146,23 +148,6 @@ class SampleVectors:
         return np.stack([self._vector(self.position[id(turns)]) for turns in calls])
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = psutil.virtual_memory().total / 2**30
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{cpu}; {os.cpu_count()} cores; {mem:.0f} GiB RAM; load average {load}; "
-        f"{platform.system()} {platform.release()}; Python {platform.python_version()}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="library sizes, comma-separated")
@@ -177,7 +162,11 @@ def main() -> None:
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     largest = sizes[-1]
-    results: dict[str, Any] = {"machine": _machine(), "sizes": sizes, "increment": args.increment}
+    results: dict[str, Any] = {
+        "machine": describe_machine("datasketch", "sentence-transformers", "torch"),
+        "sizes": sizes,
+        "increment": args.increment,
+    }
     print(f"machine: {results['machine']}")
 
     exemplars = exemplar_records(load_domain_packs())

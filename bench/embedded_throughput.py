@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import statistics
@@ -30,6 +29,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from machine_description import describe_machine  # noqa: E402  (bench/, the script's folder)
 
 REQUEST = "Generate {count} healthcare transcripts with frustrated callers"
 SEED = 20261124
@@ -173,24 +174,6 @@ def _run_phase(phase: str, count: int, threads: int, scratch: Path) -> dict[str,
     return json.loads(lines[-1].removeprefix("RESULT "))
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    import llama_cpp
-
-    return (
-        f"{cpu}; {os.cpu_count()} cores; {mem:.0f} GiB RAM; {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}; llama-cpp-python {llama_cpp.__version__}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=12, help="conversations per side (default 12)")
@@ -225,7 +208,7 @@ def main() -> None:
     ratio = statistics.median(ratios)
     conv_ratio = pipe["conversations_per_hour"] / bare["conversations_per_hour"]
     raw_ratio = pipe["all_tokens_per_s"] / bare["all_tokens_per_s"]
-    print(f"machine: {_machine()}")
+    print(f"machine: {describe_machine('llama-cpp-python')}")
     print(f"request: {REQUEST.format(count=args.count)!r}, {args.threads} llama.cpp threads, seed {SEED}")
     print(
         f"{'':<10}{'wall s':>9}{'accepted':>10}{'acc tok/s':>11}{'conv/hour':>11}{'all tok/s':>11}{'peak MiB':>10}"
@@ -251,7 +234,7 @@ def main() -> None:
                     "ratio": ratio,
                     "conversations_ratio": conv_ratio,
                     "raw_ratio": raw_ratio,
-                    "machine": _machine(),
+                    "machine": describe_machine("llama-cpp-python"),
                 },
                 indent=2,
             )

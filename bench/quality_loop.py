@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -27,20 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _machine() -> str:
-    cpu = platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    import llama_cpp
-
-    load = os.getloadavg()[0]
-    return (
-        f"{cpu}; {os.cpu_count()} cores (load {load:.1f}); Python {platform.python_version()}; "
-        f"llama-cpp-python {llama_cpp.__version__}; threads {os.environ.get('TRANSCRIPTS_THREADS', 'all')}"
-    )
+from machine_description import describe_machine  # noqa: E402  (bench/, the script's folder)
 
 
 def loop_arms(count: int, threshold: float, rounds: int, domain: str, tone: str) -> dict[str, Any]:
@@ -192,10 +178,13 @@ def main() -> None:
             f"{judge['seconds']} s"
         )
         print(f"  by degradation (win, tie, loss): {judge['by_degradation_win_tie_loss']}")
-    print(f"machine: {_machine()}")
+    print(f"machine: {describe_machine('llama-cpp-python')}")
     if args.json:
         args.json.write_text(
-            json.dumps({"loop": arms, "judge": judge, "machine": _machine()}, indent=2) + "\n"
+            json.dumps(
+                {"loop": arms, "judge": judge, "machine": describe_machine("llama-cpp-python")}, indent=2
+            )
+            + "\n"
         )
 
 

