@@ -29,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
 
+from json_response import send_json  # tests/ (on sys.path for the tests and the benchmarks)
+
 HOST = "127.0.0.1"
 MODEL_ALIAS = "gemma"
 
@@ -136,13 +138,7 @@ class _FaultHandler(BaseHTTPRequestHandler):
         self._answer()
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, status, body, headers)
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
