@@ -144,6 +144,6 @@ def test_a_dropped_request_is_generated_by_sensor_runs_through_the_node_routing_
             if e.dagster_event is not None
             and e.dagster_event.event_type == DagsterEventType.STEP_WORKER_STARTING
         }
-        assert set(starting) == {"raw_transcripts", "scored_transcripts"}
+        assert set(starting) == {"raw_transcripts", "scrubbed_transcripts", "scored_transcripts"}
         assert starting["raw_transcripts"]["node"].value == "local"  # the embedded node, the only one
         assert "a 2048-token context" in starting["raw_transcripts"]["requirements"].value
