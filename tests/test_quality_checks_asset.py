@@ -17,6 +17,7 @@ from transcript_assets.domain_pack import DomainPack
 from transcript_assets.job_spec import JobSpec
 from transcript_assets.partitions import SHARDS_PARTITION_NAME
 from transcript_assets.quality_checks import PASS_RATE_CHECK, TABLE_CHECK
+from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_runner import only_failed_checks
 from transcript_assets.scored_transcripts import scored_transcripts
 from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
@@ -45,11 +46,17 @@ def _seed_shard(resources: dict[str, Any], home: Path, pack: DomainPack, request
 
 def _run(resources: dict[str, Any], shard: str, floor: float) -> Any:
     return materialize(
-        [scrubbed_transcripts, scored_transcripts],
+        [raw_transcripts, scrubbed_transcripts, scored_transcripts],
         partition_key=shard,
         resources=resources,
         instance=DagsterInstance.get(),
-        run_config={"ops": {"scored_transcripts": {"config": {"max_rounds": 0, "pass_rate_floor": floor}}}},
+        run_config={
+            "ops": {
+                "scored_transcripts": {
+                    "config": {"max_rounds": 0, "pass_rate_floor": floor, "pass_rate_min_scored": 1}
+                }
+            }
+        },
         raise_on_error=False,
         selection=[scored_transcripts],
     )
