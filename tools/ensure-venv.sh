@@ -19,8 +19,15 @@ if [ "$pyver" != "3.11" ]; then
   exit 1
 fi
 
+# llama.cpp's AMX kernels (picked by -march=native on Intel Sapphire Rapids and newer) segfault on the first
+# decode of Q4_K models (ggml-org/llama.cpp#20824; seen here on a 2-core Xeon VM): compile them out on
+# x86_64. AVX2/AVX-512 and the weight repacking stay.
+llama_cflags=""
+if [ "$(uname -m)" = "x86_64" ]; then llama_cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"; fi
+
 cache_root="${TRANSCRIPTS_VENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/transcript-foundry/venvs}"
-key=$( (cat requirements.lock; "$PYTHON" -c 'import sys; print(sys.version)'; uname -m) | sha256sum | cut -c1-16)
+key=$( (cat requirements.lock; "$PYTHON" -c 'import sys; print(sys.version)'; uname -m; echo "$llama_cflags") \
+  | sha256sum | cut -c1-16)
 venv="$cache_root/$key"
 
 mkdir -p "$cache_root"
@@ -32,7 +39,17 @@ if [ ! -f "$venv/.complete" ]; then
   rm -rf "$venv"   # a build without .complete was interrupted: start over
   "$PYTHON" -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade "pip>=24" setuptools wheel
-  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$venv/bin/pip" install --quiet -r requirements.lock
+  # llama-cpp-python first, on its own, with our compiler flags and without pip's wheel cache (a cached wheel
+  # could have been built with other flags); then the rest of the lock.
+  llama_pin=$(grep -i '^llama[-_]cpp[-_]python==' requirements.lock)
+  CFLAGS="$llama_cflags" CXXFLAGS="$llama_cflags" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+    "$venv/bin/pip" install --quiet --no-cache-dir --no-deps "$llama_pin"
+  "$venv/bin/pip" install --quiet -r requirements.lock
+  if ! "$venv/bin/python" -c 'import llama_cpp, sys; sys.exit(b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info())'
+  then
+    echo "error: llama-cpp-python was built with AMX kernels, which crash on this CPU; see tools/ensure-venv.sh" >&2
+    exit 1
+  fi
   touch "$venv/.complete"
   # Keep the three most recently built virtualenvs.
   ls -1dt "$cache_root"/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
