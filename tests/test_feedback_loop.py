@@ -5,7 +5,7 @@ from __future__ import annotations
 from transcript_assets.conversation_plan import ConversationPlan, plan_conversation, planned_transcript
 from transcript_assets.critique import regenerated_turns, revise_plan
 from transcript_assets.domain_pack import DomainPack
-from transcript_assets.feedback_loop import reason_key
+from transcript_assets.feedback_loop import reason_key, with_earlier_cost
 from transcript_assets.few_shot_prompt import planned_label
 from transcript_assets.job_spec import JobSpec
 from transcript_assets.json_batch_generator import build_messages
@@ -92,3 +92,19 @@ def test_reason_keys_group_equal_causes() -> None:
         reason_key("a turn nearly repeats an earlier one (loop: turn 5)")
         == "a turn nearly repeats an earlier one"
     )
+
+
+def test_a_regenerated_draft_carries_the_cost_of_the_one_it_replaces(packs: dict[str, DomainPack]) -> None:
+    plan = _plan(packs["telecom"])
+    first = _bland_draft(plan)
+    first.generation = first.generation.model_copy(
+        update={"output_tokens": 300, "text_tokens": 280, "llm_calls": 9, "seconds": 4.25}
+    )
+    second = _bland_draft(plan)
+    second.generation = second.generation.model_copy(
+        update={"output_tokens": 40, "text_tokens": 310, "llm_calls": 2, "seconds": 0.5, "round": 1}
+    )
+    merged = with_earlier_cost(second, first).generation
+    assert (merged.output_tokens, merged.llm_calls, merged.seconds) == (340, 11, 4.75)
+    assert merged.text_tokens == 310 and merged.round == 1  # what the new draft holds, and its round
+    assert second.generation.output_tokens == 40  # the draft itself is not changed

@@ -103,4 +103,14 @@ def test_the_critique_reaches_the_prompt_and_the_pass_rate_rises(
     assert last.cumulative_passed == len(result.passed)
     assert set(result.passed) | set(result.rejected) == set(drafts)
     assert not set(result.passed) & set(result.rejected)
+    # A regenerated slot carries what its earlier drafts cost, and its kept turns count as delivered text.
+    finals = {**result.passed, **result.rejected}
+    regenerated = [s for s in result.revisions if finals[s] is not drafts[s]]
+    assert regenerated
+    for slot in regenerated:
+        before, after = drafts[slot].generation, finals[slot].generation
+        assert after.output_tokens > before.output_tokens and after.llm_calls > before.llm_calls
+        kept = [t.keep_text for t in result.revisions[slot][-1].turns if t.keep_text is not None]
+        assert after.text_tokens >= sum(log.count_tokens(f" {k}") for k in kept)
+    assert sum(t.generation.output_tokens for t in finals.values()) <= stats.output_tokens
     print("rounds:", [(r.round, r.scored, r.passed, r.cumulative_pass_rate) for r in result.rounds])

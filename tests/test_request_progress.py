@@ -13,7 +13,7 @@ def counts(**kw: int) -> dict[str, int]:
 
 
 def test_shard_size_from_the_yield_so_far() -> None:
-    assert next_shard_size(counts(), 4, 3.0, 10) == 5  # prior yield 0.8: ceil(4 / 0.8)
+    assert next_shard_size(counts(), 4, 3.0, 10) == 4  # prior yield 1.0: exactly the need, topped up later
     assert next_shard_size(counts(), 40, 3.0, 10) == 10  # capped by the shard size
     assert next_shard_size(counts(passed=2, rejected_quality=8), 4, 3.0, 10) == 2  # budget 12 - 10 planned
     assert (

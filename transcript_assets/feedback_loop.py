@@ -21,6 +21,7 @@ from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
 from transcript_assets.critique import regenerated_turns, revise_plan
 from transcript_assets.discriminator import Discriminator
+from transcript_assets.generation_outcome import GenerationCost
 from transcript_assets.quality_gate import QualityReport
 from transcript_assets.transcript import Transcript
 from transcript_assets.transcript_generator import TranscriptGenerator
@@ -64,6 +65,13 @@ def reason_key(reason: str) -> str:
     """A failure reason without its numbers and details, so that equal causes count together."""
     head = reason.split("(")[0].split(" below ")[0].split(":")[0].strip()
     return re.sub(r"\d+(?:\.\d+)?", "N", head)
+
+
+def with_earlier_cost(draft: Transcript, earlier: Transcript) -> Transcript:
+    """``draft`` carrying the generation cost of the draft it replaces, so that a slot's ``output_tokens``,
+    ``llm_calls`` and ``seconds`` stay what the whole slot cost (its ``text_tokens`` are the new draft's)."""
+    done = earlier.generation
+    return GenerationCost(done.output_tokens, done.llm_calls, done.seconds).charged_to(draft)
 
 
 class FeedbackLoop:
@@ -162,6 +170,6 @@ class FeedbackLoop:
         for outcome in outcomes:
             result.attempts[outcome.slot_id] = result.attempts.get(outcome.slot_id, 0) + outcome.attempts
             if outcome.transcript is not None:
-                draft = outcome.transcript
+                draft = with_earlier_cost(outcome.transcript, drafts[outcome.slot_id])
                 kept[outcome.slot_id] = self.postprocess(draft) if self.postprocess else draft
         return kept, sum(regenerated_turns(p) for p in revised)

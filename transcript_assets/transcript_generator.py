@@ -24,13 +24,14 @@ from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan
 from transcript_assets.domain_pack import DomainPack
 from transcript_assets.few_shot_prompt import select_exemplars, shared_prefix
-from transcript_assets.generation_outcome import GenerationFailed, SlotOutcome
+from transcript_assets.generation_outcome import GenerationCost, GenerationFailed, SlotOutcome
 from transcript_assets.json_batch_generator import (
     MAX_BATCH_CANDIDATES,
     batch_size,
     build_messages,
     write_batch,
 )
+from transcript_assets.resumed_attempt import resume_plan
 from transcript_assets.turn_by_turn_generator import TurnByTurnSettings, write_conversation
 
 
@@ -89,6 +90,7 @@ class _GenerationWork:
         self.n_exemplars = n_exemplars
         self.round_ = round_
         self.outcomes: dict[str, SlotOutcome] = {}
+        self.spent: dict[str, GenerationCost] = {}  # slot -> what its failed attempts cost
 
     def take(self, node: NodeRuntime, ready: list[WorkItem]) -> list[WorkItem]:
         if node.spec.resolved_prompt_style == "completion":
@@ -109,6 +111,7 @@ class _GenerationWork:
             raise
 
     def _conversation(self, backend: LLMBackend, item: WorkItem) -> ItemResult:
+        spent = self.spent.setdefault(item.key, GenerationCost())
         try:
             transcript = write_conversation(
                 backend,
@@ -121,8 +124,10 @@ class _GenerationWork:
                 settings=self.generator.settings.turn_by_turn,
             )
         except GenerationFailed as exc:
+            spent.add(exc.cost)
+            item.payload = resume_plan(item.payload, exc.written)  # the next attempt writes on from there
             return ItemResult(failure=str(exc))
-        return ItemResult(value=transcript)
+        return ItemResult(value=spent.charged_to(transcript))
 
     def _batch(self, backend: LLMBackend, items: list[WorkItem]) -> list[ItemResult]:
         plans = [i.payload for i in items]

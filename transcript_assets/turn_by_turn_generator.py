@@ -15,7 +15,7 @@ from resources.llm_backend import LLMBackend, SamplingParams
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan, planned_transcript
 from transcript_assets.few_shot_prompt import conversation_header, planned_label
-from transcript_assets.generation_outcome import GenerationFailed
+from transcript_assets.generation_outcome import GenerationCost, GenerationFailed
 from transcript_assets.transcript import GenerationInfo, Transcript, Turn
 from transcript_assets.turn_text import DegenerateTurn, clean_turn
 
@@ -62,6 +62,9 @@ def write_conversation(
             turns.append(
                 Turn(speaker=planned.speaker, text=planned.keep_text, beat=planned.beat, act=planned.act)
             )
+            # The kept turn is model output the transcript delivers (generated in an earlier round, whose
+            # cost the quality loop carries over): it counts in text_tokens, not again in output_tokens.
+            text_tokens += backend.count_tokens(f" {planned.keep_text}")
             text = f"{prompt} {planned.keep_text}\n"
             continue
         problem: DegenerateTurn | None = None
@@ -99,7 +102,9 @@ def write_conversation(
             break
         else:
             raise GenerationFailed(
-                f"turn {i + 1} ({planned.speaker}) degenerate after {settings.turn_retries} tries: {problem}"
+                f"turn {i + 1} ({planned.speaker}) degenerate after {settings.turn_retries} tries: {problem}",
+                written=turns,
+                cost=GenerationCost(output_tokens=output_tokens, llm_calls=calls, seconds=seconds),
             )
         turns.append(Turn(speaker=planned.speaker, text=cleaned, beat=planned.beat, act=planned.act))
         text = f"{prompt} {cleaned}\n"
