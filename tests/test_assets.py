@@ -54,7 +54,7 @@ def test_materialize_a_shard_and_the_library(
     assert shard == f"{request_id}-s0000"
     assert shard in instance.get_dynamic_partitions("transcript_shards")
     size = len(ledger.shard_slots(shard))
-    assert size == 2  # round(count / prior yield 0.8): no surplus slot planned
+    assert size == 2  # count / prior yield 1.0: no surplus slot planned
 
     result = materialize(
         [raw_transcripts, scrubbed_transcripts, scored_transcripts],

@@ -119,7 +119,7 @@ def test_submit_command_queues_a_db_row_the_sensor_launches(
     result = tick(instance, ledger)
     assert launched(result) == [("generate_shard", f"{request_id}-s0000", f"shard:{request_id}-s0000#1")]
     assert ledger.get_request(request_id).status == "open"
-    assert len(ledger.shard_slots(f"{request_id}-s0000")) == 5  # 4 wanted / prior yield 0.8
+    assert len(ledger.shard_slots(f"{request_id}-s0000")) == 4  # 4 wanted / prior yield 1.0
 
     bad = CliRunner().invoke(main, ["submit", "Generate 4 transcripts about gardening"])
     assert bad.exit_code == 2 and "domain" in bad.output
