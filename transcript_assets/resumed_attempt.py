@@ -1,7 +1,7 @@
 """Resuming a conversation whose attempt gave up at one turn, instead of writing it again from the start.
 
-A turn-by-turn attempt fails when one turn stays degenerate after its re-samples (resources: a 270M model
-that keeps echoing or looping at that point). The turns before it were fine, and often the context they
+A turn-by-turn attempt fails when one turn stays degenerate after its re-samples (a 270M model that keeps
+echoing or looping at that point). The turns before it were fine, and often the context they
 make is what traps the model, so the next attempt keeps every written turn but the last one (as
 ``keep_text``, the quality loop's mechanism) and writes on from there with fresh seeds. Measured on the
 embedded model, a restart from turn 1 threw away about 8 % of all generated tokens of a 20-call request.

@@ -62,8 +62,9 @@ def write_conversation(
             turns.append(
                 Turn(speaker=planned.speaker, text=planned.keep_text, beat=planned.beat, act=planned.act)
             )
-            # The kept turn is model output the transcript delivers (generated in an earlier round, whose
-            # cost the quality loop carries over): it counts in text_tokens, not again in output_tokens.
+            # The kept turn is model output the transcript delivers, written by an earlier round or attempt
+            # whose cost is charged to the slot already (by the quality loop, or by the generator when an
+            # attempt resumes): it counts in text_tokens, not again in output_tokens.
             text_tokens += backend.count_tokens(f" {planned.keep_text}")
             text = f"{prompt} {planned.keep_text}\n"
             continue
