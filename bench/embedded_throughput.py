@@ -1,11 +1,14 @@
 """Benchmark: the pipeline on the embedded model against a bare llama-cpp-python loop, same prompts, one run.
 
-    .venv/bin/python bench/embedded_throughput.py [--count 12] [--threads N]
+    .venv/bin/python bench/embedded_throughput.py [--count 12] [--threads N] [--sequences 4] [--single-sequence]
 
 Both sides write the same planned conversations (same few-shot prefix, beat labels, sampling settings and
-seeds; the bare loop is what a user would write by hand: one completion per turn, nothing checked). The
-pipeline side is the real thing: `transcripts generate` minus the CLI (RequestRunner → Dagster runs →
-quality gate with regeneration → library → exports) on a throw-away project home. Each side runs in its
+seeds; the bare loop is what a user would write by hand: one completion per turn, one sequence, nothing
+checked). The pipeline side is the real thing: `transcripts generate` minus the CLI (RequestRunner →
+Dagster runs → quality gate with regeneration → library → exports) on a throw-away project home, with the
+local node decoding ``--sequences`` conversations together (its default, 4). ``--single-sequence`` adds a
+third side per round, the pipeline at one sequence: its ratio to the bare loop is the pipeline's overhead
+alone, with the batching taken out. Each side runs in its
 own process so its peak memory (max RSS) is its own; the sides alternate for ``--rounds`` pairs and the
 median ratio is reported, with the absolute numbers of that round. Printed: accepted output tokens/s and
 conversations/hour of both, their ratio (the headline), the raw-generation ratio (all tokens, accepted or
@@ -105,9 +108,10 @@ def bare_loop(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
     return {"conversations": count, "output_tokens": tokens, "accepted_output_tokens": tokens, "wall_s": wall}
 
 
-def pipeline(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
+def pipeline(count: int, threads: int, out_dir: Path, sequences: int) -> dict[str, Any]:
     """The real pipeline (as `transcripts generate` runs it) on a throw-away project home."""
     home = out_dir.parent / "home"
+    os.environ["TRANSCRIPTS_SEQUENCES"] = str(sequences)
     os.environ["TRANSCRIPTS_HOME"] = str(home)
     os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
     os.environ["TRANSCRIPTS_THREADS"] = str(threads)
@@ -138,18 +142,21 @@ def pipeline(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
             "failed": summary.failed,
         },
         "dagster_runs": len(summary.dagster_runs),
+        "sequences": sequences,
     }
 
 
-def _child(phase: str, count: int, threads: int, out_dir: str) -> None:
-    fn = {"bare": bare_loop, "pipeline": pipeline}[phase]
-    result = fn(count, threads, Path(out_dir))
+def _child(phase: str, count: int, threads: int, out_dir: str, sequences: int) -> None:
+    if phase == "bare":
+        result = bare_loop(count, threads, Path(out_dir))
+    else:
+        result = pipeline(count, threads, Path(out_dir), sequences)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result))
 
 
-def _run_phase(phase: str, count: int, threads: int, scratch: Path) -> dict[str, Any]:
-    out_dir = scratch / phase / "out"
+def _run_phase(phase: str, count: int, threads: int, scratch: Path, sequences: int = 1) -> dict[str, Any]:
+    out_dir = scratch / f"{phase}-{sequences}" / "out"
     out_dir.mkdir(parents=True)
     done = subprocess.run(
         [
@@ -163,6 +170,8 @@ def _run_phase(phase: str, count: int, threads: int, scratch: Path) -> dict[str,
             str(threads),
             "--out-dir",
             str(out_dir),
+            "--sequences",
+            str(sequences),
         ],
         capture_output=True,
         text=True,
@@ -181,59 +190,85 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, help="bare/pipeline pairs; the median ratio is reported"
     )
+    parser.add_argument(
+        "--sequences", type=int, default=4, help="conversations the pipeline's local node decodes together"
+    )
+    parser.add_argument(
+        "--single-sequence",
+        action="store_true",
+        help="also run the pipeline at one sequence (its overhead alone, against the bare loop)",
+    )
     parser.add_argument("--phase", choices=["bare", "pipeline"], help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
     if args.phase:
-        _child(args.phase, args.count, args.threads, args.out_dir)
+        _child(args.phase, args.count, args.threads, args.out_dir, args.sequences)
         return
-    rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    rounds: list[dict[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="tf-bench-") as scratch:
-        for n in range(args.rounds):  # alternate the sides so drift on a shared machine hits both
-            bare = _run_phase("bare", args.count, args.threads, Path(scratch) / f"round{n}")
-            pipe = _run_phase("pipeline", args.count, args.threads, Path(scratch) / f"round{n}")
-            for side in (bare, pipe):
+        for n in range(args.rounds):  # alternate the sides so drift on a shared machine hits them all
+            where = Path(scratch) / f"round{n}"
+            sides = {
+                "bare loop": _run_phase("bare", args.count, args.threads, where),
+                "pipeline": _run_phase("pipeline", args.count, args.threads, where, args.sequences),
+            }
+            if args.single_sequence:
+                sides["pipeline, 1 seq"] = _run_phase("pipeline", args.count, args.threads, where, 1)
+            for side in sides.values():
                 side["accepted_tokens_per_s"] = side["accepted_output_tokens"] / side["wall_s"]
                 side["all_tokens_per_s"] = side["output_tokens"] / side["wall_s"]
                 side["conversations_per_hour"] = side["conversations"] * 3600 / side["wall_s"]
-            rounds.append((bare, pipe))
-    ratios = sorted(p["accepted_tokens_per_s"] / b["accepted_tokens_per_s"] for b, p in rounds)
-    bare, pipe = min(
-        rounds,
-        key=lambda r: abs(
-            r[1]["accepted_tokens_per_s"] / r[0]["accepted_tokens_per_s"] - statistics.median(ratios)
-        ),
-    )
+            rounds.append(sides)
+
+    def ratio_of(r: dict[str, dict[str, Any]], name: str, key: str = "accepted_tokens_per_s") -> float:
+        return float(r[name][key] / r["bare loop"][key])
+
+    ratios = sorted(ratio_of(r, "pipeline") for r in rounds)
     ratio = statistics.median(ratios)
-    conv_ratio = pipe["conversations_per_hour"] / bare["conversations_per_hour"]
-    raw_ratio = pipe["all_tokens_per_s"] / bare["all_tokens_per_s"]
+    shown = min(rounds, key=lambda r: abs(ratio_of(r, "pipeline") - ratio))
     print(f"machine: {describe_machine('llama-cpp-python')}")
-    print(f"request: {REQUEST.format(count=args.count)!r}, {args.threads} llama.cpp threads, seed {SEED}")
     print(
-        f"{'':<10}{'wall s':>9}{'accepted':>10}{'acc tok/s':>11}{'conv/hour':>11}{'all tok/s':>11}{'peak MiB':>10}"
+        f"request: {REQUEST.format(count=args.count)!r}, {args.threads} llama.cpp threads, seed {SEED}; "
+        f"the pipeline's local node decodes {args.sequences} sequences together"
     )
-    for name, side in (("bare loop", bare), ("pipeline", pipe)):
+    print(
+        f"{'':<16}{'wall s':>9}{'accepted':>10}{'acc tok/s':>11}{'conv/hour':>11}{'all tok/s':>11}{'peak MiB':>10}"
+    )
+    for name, side in shown.items():
         print(
-            f"{name:<10}{side['wall_s']:>9.1f}{side['conversations']:>10}{side['accepted_tokens_per_s']:>11.1f}"
+            f"{name:<16}{side['wall_s']:>9.1f}{side['conversations']:>10}{side['accepted_tokens_per_s']:>11.1f}"
             f"{side['conversations_per_hour']:>11.0f}{side['all_tokens_per_s']:>11.1f}{side['peak_rss_mib']:>10.0f}"
         )
-    print(f"pipeline slots: {pipe['slots']} in {pipe['dagster_runs']} Dagster runs (the median round)")
+    pipe = shown["pipeline"]
+    print(f"pipeline slots: {pipe['slots']} in {pipe['dagster_runs']} Dagster runs (the round shown)")
     if len(rounds) > 1:
         print("ratio per round: " + ", ".join(f"{r:.2f}" for r in ratios))
     print(f"RATIO accepted output tokens/s, pipeline / bare loop: {ratio:.2f}  (target >= 0.9)")
-    print(
-        f"ratio conversations/hour: {conv_ratio:.2f}; raw generation (all tokens/s, overhead only): {raw_ratio:.2f}"
-    )
+    conv_ratio = ratio_of(shown, "pipeline", "conversations_per_hour")
+    raw_ratio = ratio_of(shown, "pipeline", "all_tokens_per_s")
+    print(f"ratio conversations/hour: {conv_ratio:.2f}; all tokens/s: {raw_ratio:.2f}")
+    single: dict[str, float] = {}
+    if args.single_sequence:
+        single = {
+            "ratio": statistics.median(ratio_of(r, "pipeline, 1 seq") for r in rounds),
+            "conversations_ratio": ratio_of(shown, "pipeline, 1 seq", "conversations_per_hour"),
+            "raw_ratio": ratio_of(shown, "pipeline, 1 seq", "all_tokens_per_s"),
+        }
+        print(
+            f"pipeline at 1 sequence / bare loop (overhead alone): accepted tokens/s {single['ratio']:.2f} "
+            f"(median), conversations/hour {single['conversations_ratio']:.2f}, "
+            f"all tokens/s {single['raw_ratio']:.2f}"
+        )
     if args.json:
         args.json.write_text(
             json.dumps(
                 {
-                    "bare": bare,
-                    "pipeline": pipe,
+                    "rounds": rounds,
                     "ratio": ratio,
                     "conversations_ratio": conv_ratio,
                     "raw_ratio": raw_ratio,
+                    "single_sequence": single,
                     "machine": describe_machine("llama-cpp-python"),
                 },
                 indent=2,

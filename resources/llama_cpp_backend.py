@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 import time
 from pathlib import Path
 from typing import Any
 
+from resources.batched_decoder import BatchedDecoder, DecodeError, DecodeRequest
 from resources.dry_penalty import DryPenalty
 from resources.embedded_model import EMBEDDED_MODEL_NAME, ensure_embedded_model
 from resources.llm_backend import BackendInfo, Completion, LLMBackend, LLMCallError, SamplingParams
@@ -18,9 +20,12 @@ from resources.settings import default_threads
 class LlamaCppBackend(LLMBackend):
     """A llama.cpp model loaded in this process (held in ``PROCESS_MODELS``, so later runs reuse it).
 
-    Calls are serialised (a llama.cpp context is single-sequence); llama-cpp-python keeps the evaluated
-    tokens, so a prompt that shares a prefix with the previous one (the few-shot exemplars, the
-    conversation so far, the previous shard's prefix) only evaluates the new suffix.
+    Completions run on a ``BatchedDecoder`` (resources/batched_decoder.py) with ``max_concurrency``
+    sequences (default 4): the dispatcher's workers call ``complete()`` at once and their next tokens are
+    decoded in one batch, about 1.7x the tokens/s of one sequence on 2 CPU cores. Each sequence keeps its
+    evaluated tokens, so a conversation's next turn only evaluates the new suffix, and the few-shot prefix a
+    shard shares is copied between sequences, not evaluated again. With ``max_concurrency: 1``, and for
+    JSON-schema chat calls, calls are serialised on llama-cpp-python's own single-sequence context.
     """
 
     def __init__(self, spec: NodeSpec):
@@ -54,13 +59,19 @@ class LlamaCppBackend(LLMBackend):
         )
         self._llm = loaded.llm
         self._lock = loaded.lock
+        sequences = spec.concurrency_bounds[1]
+        self._decoder: BatchedDecoder | None = (
+            loaded.decoder(sequences, spec.context_window * sequences, self._threads)
+            if sequences > 1
+            else None
+        )
         self._info = BackendInfo(
             node_id=spec.id,
             backend="llama_cpp",
             model=model_name,
             prompt_style=spec.resolved_prompt_style,
             context_window=spec.context_window,
-            details={"model_path": str(path), "n_threads": self._threads},
+            details={"model_path": str(path), "n_threads": self._threads, "sequences": sequences},
         )
 
     @property
@@ -109,6 +120,8 @@ class LlamaCppBackend(LLMBackend):
 
     def complete(self, prompt: str, params: SamplingParams) -> Completion:
         processors = self._logits_processors(params)
+        if self._decoder is not None:
+            return self._complete_batched(self._decoder, prompt, params, processors)
         result, seconds = self._run(
             lambda: self._llm.create_completion(
                 prompt,
@@ -122,6 +135,37 @@ class LlamaCppBackend(LLMBackend):
             )
         )
         return self._completion(result, seconds, result["choices"][0]["text"])
+
+    def _complete_batched(
+        self,
+        decoder: BatchedDecoder,
+        prompt: str,
+        params: SamplingParams,
+        processors: list[DryPenalty] | None,
+    ) -> Completion:
+        request = DecodeRequest(
+            prompt=self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True),
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            repeat_penalty=params.repeat_penalty,
+            stop=params.stop,
+            seed=params.seed if params.seed is not None else random.getrandbits(31),
+            processors=tuple(processors or ()),
+        )
+        try:
+            result = decoder.complete(request)
+        except DecodeError as exc:
+            raise LLMCallError(f"llama.cpp call failed: {exc}", node_id=self._spec.id) from exc
+        return Completion(
+            text=result.text,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            seconds=result.seconds,
+            finish_reason=result.finish_reason,
+            node_id=self._spec.id,
+            model=self._info.model,
+        )
 
     def chat_json(
         self, messages: list[dict[str, str]], schema: dict[str, Any], params: SamplingParams

@@ -3,8 +3,9 @@
 ``transcripts generate`` runs every shard of a request as its own Dagster run in one process. Loading the
 model again for each run, and evaluating the few-shot prefix again into a fresh KV cache, costs seconds per
 shard. Models are therefore held here, one per (file, context size, threads), each with the lock that
-serialises its calls (a llama.cpp context is single-sequence), and freed when the process exits or
-``release_all()`` is called. A run executed in its own process (the Dagster daemon, ``dagster dev``)
+serialises calls on its own context (single-sequence: JSON-schema chat calls, or ``max_concurrency: 1``) and
+the batched decoders built on its weights (resources/batched_decoder.py: several sequences in a second
+context), and freed when the process exits or ``release_all()`` is called. A run executed in its own process (the Dagster daemon, ``dagster dev``)
 loads the model once for that process, as before.
 """
 
@@ -13,8 +14,10 @@ from __future__ import annotations
 import atexit
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from resources.batched_decoder import BatchedDecoder
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,17 @@ class ModelKey:
 class LoadedModel:
     llm: Any  # llama_cpp.Llama
     lock: threading.Lock
+    decoders: dict[tuple[int, int], BatchedDecoder] = field(default_factory=dict)  # (sequences, n_ctx) ->
+
+    def decoder(self, sequences: int, n_ctx: int, n_threads: int) -> BatchedDecoder:
+        """The batched decoder with ``sequences`` sequence slots on this model, built the first time."""
+        with self.lock:
+            decoder = self.decoders.get((sequences, n_ctx))
+            if decoder is None:
+                decoder = self.decoders[(sequences, n_ctx)] = BatchedDecoder(
+                    self.llm, sequences=sequences, n_ctx=n_ctx, n_threads=n_threads
+                )
+            return decoder
 
 
 class LoadedModels:
@@ -52,6 +66,8 @@ class LoadedModels:
             models, self._models = self._models, {}
         for model in models.values():
             with model.lock:
+                for decoder in model.decoders.values():
+                    decoder.close()
                 model.llm.close()
 
 

@@ -61,6 +61,7 @@ class NodePool(ConfigurableResource):
     openai_model: str | None = None
     api_key_env: str | None = None
     n_threads: int | None = None
+    sequences: int | None = None  # the local node's sequences decoded together (None: 4)
     context_window: int = 4096
     state_url: str | None = None
     """State DB with the node registry and controls (agents' heartbeats, sensors' pause / throttle)."""
@@ -96,13 +97,20 @@ class NodePool(ConfigurableResource):
     @classmethod
     def from_env(cls, state_url: str | None = None, **overrides: Any) -> NodePool:
         """The pool as the environment configures it (what Definitions and the CLI use)."""
-        from resources.settings import MODEL_PATH_ENV, NODES_FILE_ENV, OPENAI_BASE_URL_ENV, OPENAI_MODEL_ENV
+        from resources.settings import (
+            MODEL_PATH_ENV,
+            NODES_FILE_ENV,
+            OPENAI_BASE_URL_ENV,
+            OPENAI_MODEL_ENV,
+            local_sequences,
+        )
 
         config: dict[str, Any] = {
             "nodes_file": os.environ.get(NODES_FILE_ENV) or None,
             "model_path": os.environ.get(MODEL_PATH_ENV) or None,
             "openai_base_url": os.environ.get(OPENAI_BASE_URL_ENV) or None,
             "openai_model": os.environ.get(OPENAI_MODEL_ENV) or None,
+            "sequences": local_sequences(),
             "api_key_env": "OPENAI_API_KEY" if os.environ.get("OPENAI_API_KEY") else None,
             "state_url": state_url,
         }
@@ -166,6 +174,7 @@ class NodePool(ConfigurableResource):
             model_path=self.model_path,
             n_threads=self.n_threads,
             context_window=self.context_window,
+            max_concurrency=self.sequences,
         )
 
     def node_specs(self) -> list[NodeSpec]:

@@ -16,6 +16,8 @@ StructuredOutput = Literal["json_schema", "json_object_schema", "json_object", "
 
 DEFAULT_MIN_CONCURRENCY = 2
 DEFAULT_MAX_CONCURRENCY = 6
+# An in-process llama.cpp node decodes this many conversations together (resources/batched_decoder.py).
+DEFAULT_LLAMA_SEQUENCES = 4
 
 
 class NodeConfigError(ValueError):
@@ -42,10 +44,12 @@ class NodeSpec(BaseModel):
         default_factory=list, description="What the node offers beyond its profile, e.g. gpu, chat_json."
     )
     min_concurrency: int | None = Field(
-        default=None, ge=1, description="Lower concurrency bound (default 2)."
+        default=None, ge=1, description="Lower concurrency bound (default 2; llama_cpp: max_concurrency)."
     )
     max_concurrency: int | None = Field(
-        default=None, ge=1, description="Upper concurrency bound (default 6)."
+        default=None,
+        ge=1,
+        description="Upper concurrency bound (default 6); llama_cpp: sequences decoded together (default 4).",
     )
     kubernetes_node: str | None = Field(default=None, description="Kubernetes node name the node runs on.")
     weight: float = Field(
@@ -68,11 +72,6 @@ class NodeSpec(BaseModel):
                 raise ValueError("url: an openai_compatible node needs url, e.g. http://127.0.0.1:8080/v1")
             if not self.model:
                 raise ValueError("model: an openai_compatible node needs the model name the server serves")
-        if self.backend == "llama_cpp" and max(self.max_concurrency or 1, self.min_concurrency or 1) > 1:
-            raise ValueError(
-                "max_concurrency: an in-process llama_cpp node runs one sequence at a time; set min/max_concurrency "
-                "to 1 or remove them (for parallel slots run llama-server and add it as an openai_compatible node)"
-            )
         low, high = self.concurrency_bounds
         if low > high:
             raise ValueError(
@@ -82,9 +81,11 @@ class NodeSpec(BaseModel):
 
     @property
     def concurrency_bounds(self) -> tuple[int, int]:
-        """(min, max) requests in flight: 2-6 by default, 1-1 for the in-process llama.cpp model."""
+        """(min, max) requests in flight: 2-6 by default. An in-process llama.cpp node decodes its requests
+        together, one sequence each: 4-4 by default, ``max_concurrency: 1`` for one sequence at a time."""
         if self.backend == "llama_cpp":
-            return 1, 1
+            high = self.max_concurrency or max(DEFAULT_LLAMA_SEQUENCES, self.min_concurrency or 0)
+            return self.min_concurrency or high, high
         high = self.max_concurrency or max(DEFAULT_MAX_CONCURRENCY, self.min_concurrency or 0)
         low = self.min_concurrency or min(DEFAULT_MIN_CONCURRENCY, high)
         return low, high

@@ -19,6 +19,7 @@ NODES_FILE_ENV = "TRANSCRIPTS_NODES_FILE"
 OPENAI_BASE_URL_ENV = "TRANSCRIPTS_OPENAI_BASE_URL"
 OPENAI_MODEL_ENV = "TRANSCRIPTS_OPENAI_MODEL"
 THREADS_ENV = "TRANSCRIPTS_THREADS"
+SEQUENCES_ENV = "TRANSCRIPTS_SEQUENCES"
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,23 @@ def model_cache_dir() -> Path:
     return Path(os.environ.get(MODEL_CACHE_ENV, default))
 
 
+def _positive_int_env(name: str, unit: str, example: int) -> int | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} must be a whole number of {unit}, e.g. {example}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, got {number}")
+    return number
+
+
 def default_threads() -> int:
-    value = os.environ.get(THREADS_ENV)
-    if value:
-        try:
-            threads = int(value)
-        except ValueError:
-            raise ValueError(
-                f"{THREADS_ENV}={value!r} must be a whole number of CPU threads, e.g. 4"
-            ) from None
-        if threads < 1:
-            raise ValueError(f"{THREADS_ENV} must be at least 1, got {threads}")
-        return threads
-    return max(1, os.cpu_count() or 1)
+    return _positive_int_env(THREADS_ENV, "CPU threads", 4) or max(1, os.cpu_count() or 1)
+
+
+def local_sequences() -> int | None:
+    """Sequences the in-process llama.cpp node decodes together (None: the node's default, 4)."""
+    return _positive_int_env(SEQUENCES_ENV, "sequences", 4)

@@ -18,7 +18,7 @@ from transcript_assets.job_spec import JobSpec
 from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
 
 SHARD = 6
-THRESHOLD = 0.9  # strict enough that the embedded model's first drafts fail some
+THRESHOLD = 0.95  # strict enough that the embedded model's first drafts fail some
 
 
 class PromptLog(LLMBackend):

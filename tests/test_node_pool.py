@@ -373,11 +373,26 @@ def test_nothing_configured_means_the_local_machine(
     pool = make_pool(state_url=f"sqlite:///{tmp_path / 'state.db'}")
     (runtime,) = pool.runtimes()
     assert (
-        runtime.node_id == "local" and runtime.source == "local" and runtime.spec.concurrency_bounds == (1, 1)
+        runtime.node_id == "local" and runtime.source == "local" and runtime.spec.concurrency_bounds == (4, 4)
     )
     assert runtime.profile is not None and runtime.live is not None  # probed on this machine
     (ranked,) = pool.rank_nodes()
-    assert ranked.eligible and ranked.details["concurrency_limit"] == 1
+    assert ranked.eligible and ranked.details["concurrency_limit"] == 4  # four sequences decoded together
+
+
+def test_the_local_nodes_sequences_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRANSCRIPTS_SEQUENCES", "2")
+    pool = NodePool.from_env(state_url=f"sqlite:///{tmp_path / 'state.db'}", **FAST)
+    try:
+        (runtime,) = pool.runtimes()
+        assert runtime.spec.concurrency_bounds == (2, 2)
+    finally:
+        pool.close()
+    monkeypatch.setenv("TRANSCRIPTS_SEQUENCES", "four")
+    with pytest.raises(ValueError, match="TRANSCRIPTS_SEQUENCES='four' must be a whole number of sequences"):
+        NodePool.from_env(state_url=f"sqlite:///{tmp_path / 'state.db'}")
 
 
 def test_pinning_restricts_the_pool(
@@ -406,14 +421,17 @@ def test_vram_bounds_the_token_budget(
 
 
 def test_node_spec_concurrency_bounds_validation() -> None:
-    assert NodeSpec(id="l", backend="llama_cpp").concurrency_bounds == (1, 1)
+    # An in-process llama.cpp node decodes a fixed number of sequences together (4 unless told).
+    assert NodeSpec(id="l", backend="llama_cpp").concurrency_bounds == (4, 4)
+    assert NodeSpec(id="l", backend="llama_cpp", max_concurrency=1).concurrency_bounds == (1, 1)
+    assert NodeSpec(id="l", backend="llama_cpp", max_concurrency=8).concurrency_bounds == (8, 8)
     web = {"id": "w", "backend": "openai_compatible", "url": "http://127.0.0.1:1/v1", "model": "m"}
     assert NodeSpec.model_validate(web).concurrency_bounds == (2, 6)
     assert NodeSpec.model_validate({**web, "max_concurrency": 1}).concurrency_bounds == (1, 1)
     with pytest.raises(ValueError, match="min_concurrency: 5 is above max_concurrency 3"):
         NodeSpec.model_validate({**web, "min_concurrency": 5, "max_concurrency": 3})
-    with pytest.raises(ValueError, match="one sequence at a time"):
-        NodeSpec(id="l", backend="llama_cpp", max_concurrency=4)
+    with pytest.raises(ValueError, match="min_concurrency: 6 is above max_concurrency 2"):
+        NodeSpec(id="l", backend="llama_cpp", min_concurrency=6, max_concurrency=2)
 
 
 # ---- generation through the pool -------------------------------------------------------------------------

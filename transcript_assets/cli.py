@@ -17,6 +17,7 @@ from resources.settings import (
     NODES_FILE_ENV,
     OPENAI_BASE_URL_ENV,
     OPENAI_MODEL_ENV,
+    SEQUENCES_ENV,
     THREADS_ENV,
     project_paths,
 )
@@ -221,6 +222,11 @@ class _Progress:
 )
 @click.option("--threads", type=click.IntRange(1), help=f"CPU threads for llama.cpp ({THREADS_ENV}).")
 @click.option(
+    "--sequences",
+    type=click.IntRange(1),
+    help=f"Conversations the in-process llama.cpp node decodes together (default 4; {SEQUENCES_ENV}).",
+)
+@click.option(
     "--openai-base-url",
     help=f"An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 ({OPENAI_BASE_URL_ENV}).",
 )
@@ -249,6 +255,7 @@ def generate(
     budget_factor: float,
     model_path: Path | None,
     threads: int | None,
+    sequences: int | None,
     openai_base_url: str | None,
     openai_model: str | None,
     nodes_file: Path | None,
@@ -272,6 +279,7 @@ def generate(
     for env, value in (
         (MODEL_PATH_ENV, model_path and str(model_path.resolve())),
         (THREADS_ENV, threads and str(threads)),
+        (SEQUENCES_ENV, sequences and str(sequences)),
         (OPENAI_BASE_URL_ENV, openai_base_url),
         (OPENAI_MODEL_ENV, openai_model),
         (NODES_FILE_ENV, nodes_file and str(nodes_file.resolve())),
