@@ -22,7 +22,7 @@ class LlamaCppBackend(LLMBackend):
 
     Completions run on a ``BatchedDecoder`` (resources/batched_decoder.py) with ``max_concurrency``
     sequences (default 4): the dispatcher's workers call ``complete()`` at once and their next tokens are
-    decoded in one batch, about 1.7x the tokens/s of one sequence on 2 CPU cores. Each sequence keeps its
+    decoded in one batch, about 1.6x the tokens/s of one sequence on 2 CPU cores. Each sequence keeps its
     evaluated tokens, so a conversation's next turn only evaluates the new suffix, and the few-shot prefix a
     shard shares is copied between sequences, not evaluated again. With ``max_concurrency: 1``, and for
     JSON-schema chat calls, calls are serialised on llama-cpp-python's own single-sequence context.
