@@ -143,8 +143,17 @@ class LlamaCppBackend(LLMBackend):
         params: SamplingParams,
         processors: list[DryPenalty] | None,
     ) -> Completion:
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        if len(tokens) + params.max_tokens > self._spec.context_window:  # each sequence has one window
+            raise LLMCallError(
+                f"llama.cpp call failed: a prompt of {len(tokens)} tokens + max_tokens {params.max_tokens} "
+                f"exceeds node {self._spec.id}'s context_window {self._spec.context_window}; raise "
+                "context_window or shorten the prompt",
+                node_id=self._spec.id,
+                retryable=False,
+            )
         request = DecodeRequest(
-            prompt=self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True),
+            prompt=tokens,
             max_tokens=params.max_tokens,
             temperature=params.temperature,
             top_p=params.top_p,

@@ -12,7 +12,7 @@ import pytest
 
 from resources.embedded_model import EMBEDDED_MODEL_FILE, ensure_embedded_model
 from resources.llama_cpp_backend import LlamaCppBackend
-from resources.llm_backend import SamplingParams
+from resources.llm_backend import LLMCallError, SamplingParams
 from resources.node_spec import NodeSpec
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import plan_conversation
@@ -48,6 +48,13 @@ def test_completion_stops_at_newline_and_counts_tokens(backend: LlamaCppBackend)
     assert c.prompt_tokens == backend.count_tokens(prompt) + 1  # + BOS
     assert c.finish_reason in ("stop", "length")
     assert (c.node_id, c.model) == ("local", "gemma3-270m-q4_k_m")
+
+
+def test_a_prompt_longer_than_the_context_window_fails_naming_the_field(backend: LlamaCppBackend) -> None:
+    prompt = "word " * 4100
+    with pytest.raises(LLMCallError, match="exceeds node local's context_window 4096; raise context_window"):
+        backend.complete(prompt, SamplingParams(max_tokens=20, seed=1))
+    assert backend.info.details["sequences"] == 4  # the default node decodes 4 sequences together
 
 
 def test_same_seed_same_text(backend: LlamaCppBackend) -> None:
