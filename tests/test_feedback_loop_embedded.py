@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from prompt_log import PromptLog, PromptLogPool  # tests/ is on sys.path
 
-from resources.llm_backend import BackendInfo, Completion, LLMBackend, SamplingParams
-from resources.node_pool import NodePool
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import plan_conversation
 from transcript_assets.discriminator import Discriminator
@@ -21,40 +18,6 @@ SHARD = 6
 THRESHOLD = 0.95  # strict enough that the embedded model's first drafts fail some
 
 
-class PromptLog(LLMBackend):
-    """The real backend, with every completion prompt written down (observation only)."""
-
-    def __init__(self, inner: LLMBackend):
-        self.inner = inner
-        self.prompts: list[str] = []
-
-    @property
-    def info(self) -> BackendInfo:
-        return self.inner.info
-
-    def complete(self, prompt: str, params: SamplingParams) -> Completion:
-        self.prompts.append(prompt)
-        return self.inner.complete(prompt, params)
-
-    def chat_json(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], params: SamplingParams
-    ) -> Completion:
-        return self.inner.chat_json(messages, schema, params)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-
-class OneNodePool(NodePool):
-    """The embedded pool with its one backend wrapped in a PromptLog."""
-
-    def backend(self, node_id: str) -> LLMBackend:
-        backend = super().backend(node_id)
-        if not isinstance(backend, PromptLog):
-            backend = self._backends[node_id] = PromptLog(backend)
-        return backend
-
-
 @pytest.mark.slow
 def test_the_critique_reaches_the_prompt_and_the_pass_rate_rises(
     embedded_model_path: object, packs: dict[str, DomainPack]
@@ -62,7 +25,7 @@ def test_the_critique_reaches_the_prompt_and_the_pass_rate_rises(
     pack = packs["healthcare"]
     spec = JobSpec(count=SHARD, domain="healthcare", emotional_tone="frustrated", exchanges=(6, 8), seed=3)
     plans = {p.slot_id: p for p in (plan_conversation(spec, pack, "rloop", 3, i) for i in range(SHARD))}
-    pool = OneNodePool()
+    pool = PromptLogPool()
     stats = CallStats()
     generator = TranscriptGenerator(pool, pack, settings=GeneratorSettings(max_attempts=2), stats=stats)
     try:

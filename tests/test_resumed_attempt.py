@@ -8,12 +8,10 @@ delivered transcript must carry what the failed attempt cost.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from prompt_log import PromptLog, PromptLogPool  # tests/ is on sys.path
 
-from resources.llm_backend import BackendInfo, Completion, LLMBackend, SamplingParams
-from resources.node_pool import NodePool
+from resources.llm_backend import Completion, LLMBackend, SamplingParams
 from transcript_assets.call_stats import CallStats
 from transcript_assets.conversation_plan import ConversationPlan, PlannedTurn, plan_conversation
 from transcript_assets.domain_pack import DomainPack
@@ -31,21 +29,16 @@ def _plan(pack: DomainPack) -> ConversationPlan:
     return plan_conversation(spec, pack, "rresume", 5, 0)
 
 
-class EchoOnceAtTurn(LLMBackend):
+class EchoOnceAtTurn(PromptLog):
     """The real backend; the first ``times`` completions of one turn echo the previous turn instead."""
 
     def __init__(self, inner: LLMBackend, label: str, times: int):
-        self.inner, self.label, self.left = inner, label, times
-        self.prompts: list[str] = []
+        super().__init__(inner)
+        self.label, self.left = label, times
         self.echoed: list[int] = []  # indices (in prompts) of the completions replaced by an echo
 
-    @property
-    def info(self) -> BackendInfo:
-        return self.inner.info
-
     def complete(self, prompt: str, params: SamplingParams) -> Completion:
-        self.prompts.append(prompt)
-        real = self.inner.complete(prompt, params)
+        real = super().complete(prompt, params)
         if self.left and prompt.endswith(self.label):
             self.left -= 1
             previous = prompt.rsplit("\n", 2)[-2].split(":", 1)[1]  # the last written turn, as written
@@ -53,24 +46,13 @@ class EchoOnceAtTurn(LLMBackend):
             return Completion(**{**real.__dict__, "text": previous})
         return real
 
-    def chat_json(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], params: SamplingParams
-    ) -> Completion:
-        return self.inner.chat_json(messages, schema, params)
 
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-
-class FaultyPool(NodePool):
+class FaultyPool(PromptLogPool):
     label: str = ""
     times: int = 3
 
-    def backend(self, node_id: str) -> LLMBackend:
-        backend = super().backend(node_id)
-        if not isinstance(backend, EchoOnceAtTurn):
-            backend = self._backends[node_id] = EchoOnceAtTurn(backend, self.label, self.times)
-        return backend
+    def wrap(self, backend: LLMBackend) -> PromptLog:
+        return EchoOnceAtTurn(backend, self.label, self.times)
 
 
 def test_resume_keeps_all_written_turns_but_the_last(packs: dict[str, DomainPack]) -> None:
