@@ -35,6 +35,8 @@ import numpy.typing as npt
 LogitsProcessor = Callable[[npt.NDArray[np.intc], npt.NDArray[np.single]], npt.NDArray[np.single]]
 
 MIN_COPIED_PREFIX = 32  # a shorter shared prefix is cheaper to evaluate than to look after
+# llama_token_data as numpy sees it: the candidates a logits processor edits in place.
+TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
 
 
 @dataclass(frozen=True)
@@ -273,7 +275,7 @@ class BatchedDecoder:
                 data = self._lib.llama_token_data * size
                 rows = np.recarray(
                     shape=(size,),
-                    dtype=np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True),
+                    dtype=TOKEN_DATA,
                     buf=data.from_address(ctypes.addressof(candidates.contents.data.contents)),
                 )
                 context = np.fromiter(slot.cached, dtype=np.intc, count=len(slot.cached))

@@ -92,12 +92,23 @@ class LlamaCppBackend(LLMBackend):
 
     def _completion(self, result: dict[str, Any], seconds: float, text: str) -> Completion:
         usage = result.get("usage", {})
+        return self._made(
+            text,
+            int(usage.get("prompt_tokens", 0)),
+            int(usage.get("completion_tokens", 0)),
+            seconds,
+            result["choices"][0].get("finish_reason"),
+        )
+
+    def _made(
+        self, text: str, prompt_tokens: int, completion_tokens: int, seconds: float, finish: str | None
+    ) -> Completion:
         return Completion(
             text=text,
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
             seconds=seconds,
-            finish_reason=result["choices"][0].get("finish_reason"),
+            finish_reason=finish,
             node_id=self._spec.id,
             model=self._info.model,
         )
@@ -166,14 +177,8 @@ class LlamaCppBackend(LLMBackend):
             result = decoder.complete(request)
         except DecodeError as exc:
             raise LLMCallError(f"llama.cpp call failed: {exc}", node_id=self._spec.id) from exc
-        return Completion(
-            text=result.text,
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            seconds=result.seconds,
-            finish_reason=result.finish_reason,
-            node_id=self._spec.id,
-            model=self._info.model,
+        return self._made(
+            result.text, result.prompt_tokens, result.completion_tokens, result.seconds, result.finish_reason
         )
 
     def chat_json(

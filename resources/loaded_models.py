@@ -3,10 +3,10 @@
 ``transcripts generate`` runs every shard of a request as its own Dagster run in one process. Loading the
 model again for each run, and evaluating the few-shot prefix again into a fresh KV cache, costs seconds per
 shard. Models are therefore held here, one per (file, context size, threads), each with the lock that
-serialises calls on its own context (single-sequence: JSON-schema chat calls, or ``max_concurrency: 1``) and
-the batched decoders built on its weights (resources/batched_decoder.py: several sequences in a second
-context), and freed when the process exits or ``release_all()`` is called. A run executed in its own process (the Dagster daemon, ``dagster dev``)
-loads the model once for that process, as before.
+serialises calls on its own context (single-sequence: JSON-schema chat calls, or ``max_concurrency: 1``)
+and the batched decoders built on its weights (resources/batched_decoder.py: several sequences in a
+second context), and freed when the process exits or ``release_all()`` is called. A run executed in its
+own process (the Dagster daemon, ``dagster dev``) loads the model once for that process, as before.
 """
 
 from __future__ import annotations
