@@ -164,18 +164,23 @@ def test_an_interrupted_request_resumes_without_regenerating(tmp_path: Path) -> 
     assert done.returncode == 0, done.stdout + done.stderr
     after = {sid: t for sid, _, t in slot_states(home) if t is not None}
     unchanged = 0
+    rewritten: dict[str, tuple[int, int]] = {}
     for slot_id, transcript in before.items():
         kept = json.loads(after[slot_id])
         original = json.loads(transcript)
         if kept["generation"]["round"] > original["generation"]["round"]:
-            continue  # below the quality threshold: rewritten by the quality loop, as it would have been anyway
+            # below the quality threshold: rewritten by the quality loop, as it would have been anyway
+            rewritten[slot_id] = (original["generation"]["round"], kept["generation"]["round"])
+            continue
         if original.get("phi") is None:  # killed before its shard was scrubbed: scrubbed since (seeded)
             original = PhiScrubber().scrub_record(original)
         # Generated before the kill: carried over, not generated again (same text, same generation record).
         assert kept["turns"] == original["turns"], slot_id
         assert kept["generation"]["seconds"] == original["generation"]["seconds"], slot_id
         unchanged += 1
-    assert unchanged >= 1
+    assert unchanged >= 1, (
+        f"every slot written before the kill was rewritten (round before, after): {rewritten}"
+    )
     lines = (out / "transcripts.jsonl").read_text().splitlines()
     assert len(lines) == 3
     assert len({json.loads(x)["id"] for x in lines}) == 3
