@@ -50,11 +50,11 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
 from tests.dedup_corpus import exemplar_records, synthetic_calls  # noqa: E402
-from transcript_assets.dedup.dedup_config import DedupConfig  # noqa: E402
-from transcript_assets.dedup.dedup_decision import DedupDecision  # noqa: E402
-from transcript_assets.dedup.dedup_index import DedupIndex  # noqa: E402
-from transcript_assets.dedup.index_store import load_index, save_rows  # noqa: E402
-from transcript_assets.domain_pack import load_domain_packs  # noqa: E402
+from transcript_foundry.dedup.dedup_config import DedupConfig  # noqa: E402
+from transcript_foundry.dedup.dedup_decision import DedupDecision  # noqa: E402
+from transcript_foundry.dedup.dedup_index import DedupIndex  # noqa: E402
+from transcript_foundry.dedup.index_store import load_index, save_rows  # noqa: E402
+from transcript_foundry.domains.domain_pack import load_domain_packs  # noqa: E402
 
 SEED = 20261201
 BATCH = 1024
@@ -189,8 +189,8 @@ def main() -> None:
                 f"{quality(decisions, planted)}"
             )
 
-    from transcript_assets.dedup.call_embeddings import call_embedder
-    from transcript_assets.dedup.embedding_model import load_model, resolve_model_dir
+    from transcript_foundry.dedup.call_embeddings import call_embedder
+    from transcript_foundry.dedup.embedding_model import load_model, resolve_model_dir
 
     _, load_seconds, load_mib = measure(lambda: load_model(resolve_model_dir()))
     embed, _ = call_embedder(None)

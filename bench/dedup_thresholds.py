@@ -28,8 +28,8 @@ from tests.dedup_corpus import (  # noqa: E402
     vocabulary,
     word_edits,
 )
-from transcript_assets.dedup.transcript_words import call_tokens, content_words, word_shingles  # noqa: E402
-from transcript_assets.domain_pack import load_domain_packs  # noqa: E402
+from transcript_foundry.dedup.transcript_words import call_tokens, content_words, word_shingles  # noqa: E402
+from transcript_foundry.domains.domain_pack import load_domain_packs  # noqa: E402
 
 
 def jaccard(a: set, b: set) -> float:
@@ -72,8 +72,8 @@ def main() -> None:
         return
     import numpy as np
 
-    from transcript_assets.dedup.call_embeddings import embed_calls
-    from transcript_assets.dedup.embedding_model import load_model, resolve_model_dir
+    from transcript_foundry.dedup.call_embeddings import embed_calls
+    from transcript_foundry.dedup.embedding_model import load_model, resolve_model_dir
 
     model = load_model(resolve_model_dir())
     print("\nCosine, all-MiniLM-L6-v2 call embeddings (chunked mean):")

@@ -40,9 +40,8 @@ SEED = 20261124
 
 
 def _spec_and_ids(count: int, out_dir: Path) -> tuple[Any, str, str]:
-    from transcript_assets.job_spec import JobSpec
-    from transcript_assets.partitions import shard_key
-    from transcript_assets.request_runner import request_id_for
+    from transcript_foundry.contract.job_spec import JobSpec
+    from transcript_foundry.request.lifecycle import request_id_for, shard_key
 
     spec = JobSpec(count=count, domain="healthcare", emotional_tone="frustrated", seed=SEED)
     request_id = request_id_for(spec, out_dir)
@@ -54,18 +53,18 @@ def bare_loop(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     from llama_cpp import Llama
 
-    from resources.dry_penalty import DryPenalty
-    from resources.embedded_model import ensure_embedded_model
-    from transcript_assets.conversation_plan import plan_conversation
-    from transcript_assets.domain_pack import load_domain_packs
-    from transcript_assets.few_shot_prompt import (
+    from transcript_foundry.domains.domain_pack import load_domain_packs
+    from transcript_foundry.generation.conversation_plan import plan_conversation
+    from transcript_foundry.generation.few_shot_prompt import (
         conversation_header,
         exemplar_seed,
         planned_label,
         select_exemplars,
         shared_prefix,
     )
-    from transcript_assets.turn_by_turn_generator import TurnByTurnSettings, derived_seed
+    from transcript_foundry.generation.turn_by_turn import TurnByTurnSettings, derived_seed
+    from transcript_foundry.llm.dry_penalty import DryPenalty
+    from transcript_foundry.llm.embedded_model import ensure_embedded_model
 
     spec, request_id, _ = _spec_and_ids(count, out_dir)
     pack = load_domain_packs()["healthcare"]
@@ -121,8 +120,8 @@ def pipeline(count: int, threads: int, out_dir: Path, sequences: int) -> dict[st
     from dagster import DagsterInstance
 
     from transcript_assets.definitions import build_resources, defs
-    from transcript_assets.domain_pack import load_domain_packs
     from transcript_assets.request_runner import RequestRunner
+    from transcript_foundry.domains.domain_pack import load_domain_packs
 
     spec, _, _ = _spec_and_ids(count, out_dir)
     runner = RequestRunner(defs, DagsterInstance.get(), build_resources()["ledger"], load_domain_packs())  # type: ignore[arg-type]

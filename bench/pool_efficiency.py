@@ -40,12 +40,12 @@ sys.path.insert(0, str(ROOT / "tests"))  # the simulated node server is a test h
 
 from simulated_node import KeyedRequests, NodeBehaviour, SimulatedNode  # noqa: E402
 
-from resources.llm_backend import LLMCallError, SamplingParams  # noqa: E402
-from resources.node_registry import NodeRegistry  # noqa: E402
-from resources.node_spec import NodeSpec  # noqa: E402
-from resources.node_telemetry import HardwareProfile, LiveState  # noqa: E402
-from resources.openai_backend import OpenAICompatibleBackend  # noqa: E402
-from resources.percentiles import percentile  # noqa: E402
+from transcript_foundry.hardware.node_telemetry import HardwareProfile, LiveState  # noqa: E402
+from transcript_foundry.llm.backend import LLMCallError, SamplingParams  # noqa: E402
+from transcript_foundry.llm.openai_backend import OpenAICompatibleBackend  # noqa: E402
+from transcript_foundry.pool.node_registry import NodeRegistry  # noqa: E402
+from transcript_foundry.pool.node_spec import NodeSpec  # noqa: E402
+from transcript_foundry.pool.percentiles import percentile  # noqa: E402
 
 MAX_ATTEMPTS = 4
 
@@ -81,7 +81,7 @@ def spec(node: FleetNode, server: SimulatedNode) -> NodeSpec:
 
 def run_pool(nodes: list[FleetNode], servers: list[SimulatedNode], n: int, state_url: str) -> dict[str, Any]:
     from resources.node_pool import NodePool
-    from resources.state_db import open_state_db
+    from transcript_foundry.state.state_db import open_state_db
 
     registry = NodeRegistry(open_state_db(state_url))
     profile = HardwareProfile(hostname="sim", architecture="x86_64", cpu_cores=8, ram_mb=32000)
@@ -160,10 +160,10 @@ def run_round_robin(
 
 def decision_time_ms(n_nodes: int, repeats: int = 5) -> float:
     """One routing decision over ``n_nodes``: every node's snapshot, scoring and filtering, the choice."""
-    from resources.circuit import CircuitBreaker
-    from resources.concurrency import AdaptiveConcurrency
-    from resources.node_runtime import NodeRuntime
-    from resources.scoring import ThermalLimits, choose, rank
+    from transcript_foundry.pool.circuit import CircuitBreaker
+    from transcript_foundry.pool.concurrency import AdaptiveConcurrency
+    from transcript_foundry.pool.node_runtime import NodeRuntime
+    from transcript_foundry.pool.scoring import ThermalLimits, choose, rank
 
     rng = random.Random(n_nodes)
     runtimes = []

@@ -31,13 +31,13 @@ from machine_description import describe_machine  # noqa: E402  (bench/, the scr
 
 def loop_arms(count: int, threshold: float, rounds: int, domain: str, tone: str) -> dict[str, Any]:
     from resources.node_pool import NodePool
-    from transcript_assets.call_stats import CallStats
-    from transcript_assets.conversation_plan import plan_conversation
-    from transcript_assets.discriminator import Discriminator
-    from transcript_assets.domain_pack import load_domain_packs
-    from transcript_assets.feedback_loop import FeedbackLoop
-    from transcript_assets.job_spec import JobSpec
-    from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
+    from transcript_foundry.contract.job_spec import JobSpec
+    from transcript_foundry.domains.domain_pack import load_domain_packs
+    from transcript_foundry.generation.call_stats import CallStats
+    from transcript_foundry.generation.conversation_plan import plan_conversation
+    from transcript_foundry.generation.generator import GeneratorSettings, TranscriptGenerator
+    from transcript_foundry.quality.discriminator import Discriminator
+    from transcript_foundry.quality.feedback_loop import FeedbackLoop
 
     pack = load_domain_packs()[domain]
     spec = JobSpec(count=count, domain=domain, emotional_tone=tone, seed=11)  # type: ignore[arg-type]
@@ -85,10 +85,10 @@ def loop_arms(count: int, threshold: float, rounds: int, domain: str, tone: str)
 
 def judge_usefulness(calls: int) -> dict[str, Any]:
     from resources.node_pool import NodePool
-    from transcript_assets.degradations import DEGRADATIONS, degrade, exemplar_transcript
-    from transcript_assets.domain_pack import load_domain_packs
-    from transcript_assets.llm_judge import LLMJudge
-    from transcript_assets.quality_gate import DEFAULT_WEIGHTS, weighted_overall
+    from transcript_foundry.domains.domain_pack import load_domain_packs
+    from transcript_foundry.quality.degradations import DEGRADATIONS, degrade, exemplar_transcript
+    from transcript_foundry.quality.gate import DEFAULT_WEIGHTS, weighted_overall
+    from transcript_foundry.quality.llm_judge import LLMJudge
 
     packs = load_domain_packs()
     pool = NodePool()

@@ -33,8 +33,8 @@ from machine_description import describe_machine  # noqa: E402  (bench/, the scr
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from transcript_assets.phi.evaluation import PlantedSpan, Score, load_planted, score_record, strip_markup  # noqa: E402
-from transcript_assets.phi.spoken_numbers import say_digits, say_ordinal, say_year  # noqa: E402
+from transcript_foundry.phi.evaluation import PlantedSpan, Score, load_planted, score_record, strip_markup  # noqa: E402
+from transcript_foundry.phi.spoken_numbers import say_digits, say_ordinal, say_year  # noqa: E402
 
 PLANTED_SET = ROOT / "tests" / "fixtures" / "phi" / "planted_transcripts.jsonl"
 TURNS_PER_CALL = 10
@@ -136,7 +136,7 @@ class PlainPresidio:
     def __init__(self) -> None:
         from presidio_anonymizer import AnonymizerEngine
 
-        from transcript_assets.phi.analyzer_engine import plain_analyzer
+        from transcript_foundry.phi.analyzer_engine import plain_analyzer
 
         self.analyzer = plain_analyzer()
         self.anonymizer = AnonymizerEngine()
@@ -158,7 +158,7 @@ class PlainPresidioSameSpacy(PlainPresidio):
         from presidio_analyzer import AnalyzerEngine
         from presidio_anonymizer import AnonymizerEngine
 
-        from transcript_assets.phi.analyzer_engine import nlp_engine
+        from transcript_foundry.phi.analyzer_engine import nlp_engine
 
         self.nlp = nlp_engine()
         self.analyzer = AnalyzerEngine(nlp_engine=self.nlp, supported_languages=["en"])
@@ -178,7 +178,7 @@ class PlainPresidioSameSpacy(PlainPresidio):
 
 
 def scorer_ours(scrubber: Any) -> Any:
-    from transcript_assets.phi.scrubber import protected_phrases
+    from transcript_foundry.phi.scrubber import protected_phrases
 
     def replaced(record: dict[str, Any]) -> list[list[tuple[int, int]]]:
         texts = [t["text"] for t in record["turns"]]
@@ -211,7 +211,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    from transcript_assets.phi.scrubber import PhiScrubber
+    from transcript_foundry.phi.scrubber import PhiScrubber
 
     started = time.perf_counter()
     ours = PhiScrubber()

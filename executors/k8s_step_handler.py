@@ -37,7 +37,7 @@ from dagster_k8s.launcher import K8sRunLauncher
 from executors.node_routing_config import DEFAULT_DAGSTER_HOME_IN_POD, KubernetesSettings
 from executors.step_placement import NoEligibleNode, StepPlacement
 from executors.step_router import StepRouter, report_unplaceable_step
-from resources.node_choice import PINNED_NODE_ENV
+from transcript_foundry.pool.node_choice import PINNED_NODE_ENV
 
 NODE_POD_LABEL = "transcripts/node"
 

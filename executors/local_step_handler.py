@@ -25,7 +25,7 @@ from dagster._grpc.types import ExecuteStepArgs
 
 from executors.step_placement import NoEligibleNode
 from executors.step_router import PlacementKey, StepRouter, placement_key, report_unplaceable_step
-from resources.node_choice import PINNED_NODE_ENV
+from transcript_foundry.pool.node_choice import PINNED_NODE_ENV
 
 WORKER_PID_KEY = "worker_pid"
 TERMINATE_GRACE_SECONDS = 10.0

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from dagster import JobDefinition, ResourceDefinition, build_resources
 
-from resources.node_choice import RankedNode, StepRequirements
+from transcript_foundry.pool.node_choice import RankedNode, StepRequirements
 
 POOL_RESOURCE_KEY = "llm_pool"
 

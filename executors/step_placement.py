@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from dagster import MetadataValue
 
-from resources.node_choice import RankedNode, StepRequirements
+from transcript_foundry.pool.node_choice import RankedNode, StepRequirements
 
 
 class NoEligibleNode(RuntimeError):

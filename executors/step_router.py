@@ -17,7 +17,7 @@ from dagster._utils.error import serializable_error_info_from_exc_info
 
 from executors.node_ranker import NodeRanker
 from executors.step_placement import StepPlacement, choose_node
-from resources.node_choice import StepRequirements
+from transcript_foundry.pool.node_choice import StepRequirements
 
 PlacementKey = tuple[str, str, int]  # (run_id, step_key, attempt)
 

@@ -8,29 +8,37 @@ Nested fields (turns) are Parquet lists of structs; free-form metadata (quality,
 from __future__ import annotations
 
 import json
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import polars as pl
 from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
 from upath import UPath
 
-_JSON_COLUMNS = ("quality", "generation", "phi")
+from transcript_foundry.contract.transcript import Transcript, Turn
+
+
+def _is_text(annotation: Any) -> bool:
+    """str, a Literal of strings, or either of them or None."""
+    if annotation is str:
+        return True
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) is Literal:
+        return all(isinstance(a, str) for a in args)
+    return get_origin(annotation) in (Union, UnionType) and len(args) == 1 and _is_text(args[0])
+
+
+# The columns, derived from the output contract (transcript_foundry/contract/transcript.py): text fields are
+# text columns, turns a list of structs of the Turn's text fields, anything else (quality, generation, phi)
+# JSON text.
+_TURN_FIELDS = tuple(Turn.model_fields)
+_TURN = pl.Struct({name: pl.Utf8 for name in _TURN_FIELDS})
+_JSON_COLUMNS = tuple(
+    name for name, f in Transcript.model_fields.items() if name != "turns" and not _is_text(f.annotation)
+)
 _OPTIONAL_COLUMNS = ("phi",)  # absent from a record that never had it (a transcript not yet scrubbed)
-_TURN = pl.Struct({"speaker": pl.Utf8, "text": pl.Utf8, "beat": pl.Utf8, "act": pl.Utf8})
 SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.Utf8(),
-    "request_id": pl.Utf8(),
-    "domain": pl.Utf8(),
-    "scenario": pl.Utf8(),
-    "emotional_tone": pl.Utf8(),
-    "complexity": pl.Utf8(),
-    "caller_type": pl.Utf8(),
-    "company": pl.Utf8(),
-    "agent_name": pl.Utf8(),
-    "turns": pl.List(_TURN),
-    "quality": pl.Utf8(),
-    "generation": pl.Utf8(),
-    "phi": pl.Utf8(),
+    name: pl.List(_TURN) if name == "turns" else pl.Utf8() for name in Transcript.model_fields
 }
 
 
@@ -38,7 +46,7 @@ def records_to_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
     rows = []
     for r in records:
         row = {k: r.get(k) for k in SCHEMA}
-        row["turns"] = [{k: t.get(k) for k in ("speaker", "text", "beat", "act")} for t in r["turns"]]
+        row["turns"] = [{k: t.get(k) for k in _TURN_FIELDS} for t in r["turns"]]
         for key in _JSON_COLUMNS:
             row[key] = json.dumps(r[key]) if r.get(key) is not None else None
         rows.append(row)

@@ -17,10 +17,10 @@ from node_agent.metrics import AgentMetrics
 from node_agent.rate_limit import RateLimiter
 from node_agent.registration import CONTROL_SOURCE, NodeRegistration
 from node_agent.upstream import Upstream
-from resources import hardware
-from resources.node_spec import DEFAULT_MIN_CONCURRENCY, NodeSpec
-from resources.node_telemetry import HardwareProfile, LiveState
-from resources.settings import project_paths
+from transcript_foundry.hardware import profile as hardware
+from transcript_foundry.hardware.node_telemetry import HardwareProfile, LiveState
+from transcript_foundry.pool.node_spec import DEFAULT_MIN_CONCURRENCY, NodeSpec
+from transcript_foundry.settings.environment import project_paths
 
 # What the agent adds to the machine's capabilities: the pool matches steps' needs against these.
 AGENT_CAPABILITIES = ("agent", "completion", "chat_json", "json_schema", "stream")
@@ -97,7 +97,7 @@ class NodeAgent:
             },
         )
         if self.config.register:
-            from resources.state_db import open_state_db
+            from transcript_foundry.state.state_db import open_state_db
 
             engine = open_state_db(self.config.state_url or project_paths().state_url)
             self.registration = NodeRegistration(

@@ -8,7 +8,7 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resources.node_spec import StructuredOutput
+from transcript_foundry.pool.node_spec import StructuredOutput
 
 DEFAULT_PORT = 8765
 DEFAULT_TOKEN_ENV = "TRANSCRIPTS_AGENT_TOKEN"

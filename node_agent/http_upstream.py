@@ -16,7 +16,7 @@ import httpx
 
 from node_agent.response_format import translate
 from node_agent.upstream import Upstream, UpstreamError, UpstreamReply
-from resources.node_spec import StructuredOutput
+from transcript_foundry.pool.node_spec import StructuredOutput
 
 _PASSED_HEADERS = ("retry-after", "retry-after-ms", "x-request-id")
 

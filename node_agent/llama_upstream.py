@@ -23,8 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from node_agent.response_format import translate
 from node_agent.upstream import Upstream, UpstreamError, UpstreamReply
-from resources.embedded_model import EMBEDDED_MODEL_NAME, ensure_embedded_model
-from resources.settings import default_threads
+from transcript_foundry.llm.embedded_model import EMBEDDED_MODEL_NAME, ensure_embedded_model
+from transcript_foundry.settings.environment import default_threads
 
 _SAMPLING = {
     "max_tokens",

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from resources.node_controls import NodeControls
-from resources.node_registry import NodeRegistry, UnknownNode
-from resources.node_spec import NodeSpec
-from resources.node_telemetry import HardwareProfile, LiveState
+from transcript_foundry.hardware.node_telemetry import HardwareProfile, LiveState
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.pool.node_registry import NodeRegistry, UnknownNode
+from transcript_foundry.pool.node_spec import NodeSpec
 
 log = logging.getLogger("node_agent.registration")
 CONTROL_SOURCE = "agent"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from node_agent.upstream import UpstreamError
-from resources.node_spec import StructuredOutput
+from transcript_foundry.pool.node_spec import StructuredOutput
 
 _KINDS = ("text", "json_object", "json_schema")
 

@@ -28,10 +28,6 @@ from dagster import (
 )
 
 from resources.ledger import Ledger
-from resources.node_controls import NodeControls
-from resources.node_restrictions import Restriction
-from resources.settings_model import ActivitySettings
-from resources.settings_store import SettingsStore
 from sensors.activity_policy import ActivityVerdict, activity_verdict
 from sensors.launch_result import sensor_result
 from sensors.node_guard import ACTIVITY_SOURCE, restrict
@@ -47,8 +43,13 @@ from sensors.probes.probe_result import ProbeResult
 from sensors.probes.work_hours import work_hours_probe
 from sensors.probes.x11_idle import x11_idle_probe
 from sensors.request_advance import Launches, RequestDriver, TickLimits
-from sensors.request_planner import PlannerFactory
+from sensors.request_planner import RequestPlanner
 from sensors.sensor_cursor import read_cursor
+from transcript_assets.jobs import generate_shard_job
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.pool.node_restrictions import Restriction
+from transcript_foundry.settings.model import ActivitySettings
+from transcript_foundry.settings.store import SettingsStore
 
 
 @dataclass
@@ -84,8 +85,7 @@ def node_verdict(
 
 
 def build_activity_sensor(
-    planner_factory: PlannerFactory,
-    jobs: Sequence[Any],
+    jobs: Sequence[Any] = (generate_shard_job,),
     *,
     readings_factory: ReadingsFactory = FleetReadings,
     probes: LocalProbes | None = None,
@@ -131,7 +131,7 @@ def build_activity_sensor(
         extra = base.activity.idle_extra_shards
         notes = (["changed: " + " | ".join(changes)] if changes else []) + lines
         if idle_nodes and extra:
-            planner = planner_factory(ledger, context.instance, base.intake)
+            planner = RequestPlanner(ledger, base.intake)
             capacity = shard_capacity(context.instance, ledger.engine, llm_pool, base.intake.runs_per_node)
             limits = TickLimits(
                 max_runs=base.intake.max_runs_per_tick,

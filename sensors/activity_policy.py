@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from resources.settings_model import ActivitySettings
 from sensors.probes.probe_result import ProbeResult
+from transcript_foundry.settings.model import ActivitySettings
 
 
 @dataclass(frozen=True)

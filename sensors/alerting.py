@@ -6,7 +6,7 @@
   (and ``fresh`` when it is back), then alerts on new node events into an unhealthy state: ``paused``
   (thermal guard, activity, operator), ``circuit_open`` (the pool's circuit breaker), ``stale``.
 Repeats of one alert (same job + partition, same node + state) within ``alerting.cooldown_s`` are
-suppressed (``resources/alert_log.py``). Settings are re-read on every evaluation.
+suppressed (``transcript_foundry/alerts/log.py``). Settings are re-read on every evaluation.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from dagster import (
 )
 from sqlalchemy import select
 
-from resources.alert_channels import Alert
-from resources.alert_log import AlertLog
 from resources.ledger import Ledger
-from resources.node_controls import NodeControls
-from resources.node_registry import DEFAULT_MAX_HEARTBEAT_AGE_S, NodeRegistry
-from resources.settings_store import SettingsStore
-from resources.state_db import node_events
 from sensors.sensor_cursor import read_cursor
+from transcript_foundry.alerts.channels import Alert
+from transcript_foundry.alerts.log import AlertLog
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.pool.node_registry import DEFAULT_MAX_HEARTBEAT_AGE_S, NodeRegistry
+from transcript_foundry.settings.store import SettingsStore
+from transcript_foundry.state.state_db import node_events
 
 UNHEALTHY_STATES = frozenset({"paused", "stale", "circuit_open"})
 HEALTH_SOURCE = "node_health"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from resources.settings import project_paths
-from resources.settings_model import IntakeSettings
+from transcript_foundry.settings.environment import project_paths
+from transcript_foundry.settings.model import IntakeSettings
 
 PROCESSED = "processed"
 REJECTED = "rejected"

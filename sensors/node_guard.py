@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from resources.node_controls import NodeControls
-from resources.node_restrictions import NodeRestrictions, Restriction
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.pool.node_restrictions import NodeRestrictions, Restriction
 
 THERMAL_SOURCE = "thermal_guard"
 ACTIVITY_SOURCE = "activity"

@@ -2,7 +2,7 @@
 
 ``FleetReadings`` (the default) reads agents' heartbeats from the node registry (fresh ones only: a stale
 node is the alerting sensor's business) and probes the local machine for the pool's in-process nodes
-(``llama_cpp`` backend) with ``resources.hardware.probe_live`` when that module is there, else with
+(``llama_cpp`` backend) with ``transcript_foundry.hardware.profile.probe_live`` when that module is there, else with
 psutil alone (temperatures, CPU load; no GPU), saying so in ``LiveState.unavailable``.
 """
 
@@ -17,9 +17,9 @@ from typing import Protocol
 import psutil
 from sqlalchemy import Engine
 
-from resources.node_registry import NodeRegistry
-from resources.node_telemetry import LiveState
 from sensors.pool_nodes import PoolNodes, local_node_ids
+from transcript_foundry.hardware.node_telemetry import LiveState
+from transcript_foundry.pool.node_registry import NodeRegistry
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,10 @@ class NodeReadings(Protocol):
 
 
 def psutil_live() -> LiveState:
-    """The local machine from psutil alone: the fallback when resources.hardware is not available."""
-    unavailable = {"gpu": "resources.hardware (NVML probe) not available; psutil reads no GPU"}
+    """The local machine from psutil alone: the fallback when transcript_foundry.hardware.profile is not available."""
+    unavailable = {
+        "gpu": "transcript_foundry.hardware.profile (NVML probe) not available; psutil reads no GPU"
+    }
     cpu_temp = None
     try:
         zones = psutil.sensors_temperatures()
@@ -61,7 +63,9 @@ def psutil_live() -> LiveState:
 
 def probe_local_live() -> LiveState:
     try:
-        from resources.hardware import probe_live  # the pool's full probe (NVML, thermal zones, ...)
+        from transcript_foundry.hardware.profile import (
+            probe_live,  # the pool's full probe (NVML, thermal zones, ...)
+        )
     except ImportError:
         return psutil_live()
     return probe_live()

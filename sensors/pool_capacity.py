@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from dagster import DagsterInstance
 from sqlalchemy import Engine
 
-from resources.node_controls import NodeControl, NodeControls
-from resources.node_registry import NodeRegistry
 from sensors.pool_nodes import PoolNodes
 from sensors.request_planner import GENERATE_SHARD_JOB
 from sensors.run_history import active_runs
+from transcript_foundry.pool.node_controls import NodeControl, NodeControls
+from transcript_foundry.pool.node_registry import NodeRegistry
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from resources.node_spec import NodeSpec
+from transcript_foundry.pool.node_spec import NodeSpec
 
 
 class PoolNodes(Protocol):

@@ -1,6 +1,6 @@
 """One tick of driving requests forward: which runs to launch for each submitted or open request.
 
-The decision for one request is ``resources.request_progress.next_step`` (shared with
+The decision for one request is ``transcript_foundry.request.progress.next_step`` (shared with
 ``transcripts generate``); this module turns it into RunRequests under the tick's limits: at most
 ``max_runs`` run requests, at most ``free_shard_slots`` new shard runs (the pool's free capacity), one
 library fold at a time, ``shards_per_request`` shards in flight per request (1; more while the machine is
@@ -15,10 +15,6 @@ from datetime import UTC, datetime
 
 from dagster import AssetKey, DagsterInstance, RunRequest
 
-from resources.ledger import Ledger, RequestRow
-from resources.request_progress import next_shard_size, next_step
-from resources.request_queue import OPEN, SUBMITTED, RequestQueue
-from resources.settings_model import IntakeSettings
 from sensors.request_planner import (
     BUILD_LIBRARY_JOB,
     EXPORT_REQUEST_JOB,
@@ -33,6 +29,10 @@ from sensors.run_history import (
     active_runs,
     run_history,
 )
+from transcript_foundry.request.progress import next_shard_size, next_step
+from transcript_foundry.settings.model import IntakeSettings
+from transcript_foundry.state.ledger import RequestLedger, RequestRow
+from transcript_foundry.state.request_queue import OPEN, SUBMITTED, RequestQueue
 
 FAILED = "failed"
 
@@ -102,7 +102,7 @@ class RequestDriver:
     def __init__(
         self,
         planner: RequestPlanner,
-        ledger: Ledger,
+        ledger: RequestLedger,
         instance: DagsterInstance,
         settings: IntakeSettings,
         limits: TickLimits,

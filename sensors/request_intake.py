@@ -30,15 +30,16 @@ from dagster import (
 )
 
 from resources.ledger import Ledger
-from resources.request_queue import RequestQueue
-from resources.settings_store import SettingsStore
 from sensors.inbox import inbox_dir, mark_processed, mark_rejected, pending_files
 from sensors.launch_result import sensor_result
 from sensors.pool_capacity import shard_capacity
 from sensors.pool_nodes import PoolNodes
 from sensors.request_advance import RequestDriver, TickLimits
-from sensors.request_planner import PlannerFactory, RequestPlanner, RequestRejected
+from sensors.request_planner import RequestPlanner, RequestRejected
 from sensors.sensor_cursor import read_cursor
+from transcript_assets.jobs import build_library_job, export_request_job, generate_shard_job
+from transcript_foundry.settings.store import SettingsStore
+from transcript_foundry.state.request_queue import RequestQueue
 
 SENSOR_NAME = "request_intake"
 
@@ -62,13 +63,11 @@ def ingest_inbox(planner: RequestPlanner, queue: RequestQueue, inbox: Path) -> t
 
 
 def build_request_intake_sensor(
-    planner_factory: PlannerFactory,
-    jobs: Sequence[Any],
+    jobs: Sequence[Any] = (generate_shard_job, build_library_job, export_request_job),
     *,
     minimum_interval_seconds: int = 30,
     default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING,
 ) -> SensorDefinition:
-    """The sensor, with the real request planner injected by the Definitions (tests inject their own)."""
 
     @sensor(
         name=SENSOR_NAME,
@@ -82,7 +81,7 @@ def build_request_intake_sensor(
         context: SensorEvaluationContext, ledger: Ledger, llm_pool: ResourceParam[PoolNodes]
     ) -> SensorResult:
         settings = SettingsStore(ledger.engine).load().settings  # every tick: hot reload
-        planner = planner_factory(ledger, context.instance, settings.intake)
+        planner = RequestPlanner(ledger, settings.intake)
         cursor = read_cursor(context.cursor)
         cursor["ticks"] = int(cursor.get("ticks", 0)) + 1
         inbox = inbox_dir(settings.intake)

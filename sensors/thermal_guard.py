@@ -21,13 +21,13 @@ from dagster import (
 )
 
 from resources.ledger import Ledger
-from resources.node_restrictions import NodeRestrictions, Restriction
-from resources.settings_store import SettingsStore
 from sensors.node_guard import THERMAL_SOURCE, restrict
 from sensors.node_readings import NO_READINGS, FleetReadings, ReadingsFactory
 from sensors.pool_nodes import PoolNodes
 from sensors.sensor_cursor import read_cursor
 from sensors.thermal_policy import thermal_verdict
+from transcript_foundry.pool.node_restrictions import NodeRestrictions, Restriction
+from transcript_foundry.settings.store import SettingsStore
 
 
 def build_thermal_guard_sensor(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from resources.settings_model import ThermalSettings
+from transcript_foundry.settings.model import ThermalSettings
 
 ThermalState = Literal["normal", "throttled", "paused"]
 

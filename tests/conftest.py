@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from transcript_assets.domain_pack import DomainPack, load_domain_packs
+from transcript_foundry.domains.domain_pack import DomainPack, load_domain_packs
 
 POSTGRES_URL_ENV = "TRANSCRIPTS_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -22,7 +22,7 @@ def packs() -> dict[str, DomainPack]:
 
 @pytest.fixture(scope="session")
 def embedded_model_path() -> Path:
-    from resources.embedded_model import ensure_embedded_model
+    from transcript_foundry.llm.embedded_model import ensure_embedded_model
 
     return ensure_embedded_model()
 
@@ -49,7 +49,7 @@ def postgres_base_url() -> str:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
-    from resources.state_db import normalise_db_url
+    from transcript_foundry.state.state_db import normalise_db_url
 
     try:
         engine = create_engine(normalise_db_url(url))
@@ -72,7 +72,7 @@ def postgres_url(postgres_base_url: str) -> Iterator[str]:
     """A URL on a schema of its own, dropped afterwards, so tests never see each other's rows."""
     from sqlalchemy import create_engine, text
 
-    from resources.state_db import normalise_db_url
+    from transcript_foundry.state.state_db import normalise_db_url
 
     schema = f"tf_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(normalise_db_url(postgres_base_url))

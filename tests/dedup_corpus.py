@@ -17,7 +17,7 @@ import random
 import re
 from typing import Any
 
-from transcript_assets.domain_pack import DomainPack
+from transcript_foundry.domains.domain_pack import DomainPack
 
 Record = dict[str, Any]
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
-from resources.state_db import open_state_db
+from transcript_foundry.state.state_db import open_state_db
 
 URL = "http://127.0.0.1:9/v1"
 

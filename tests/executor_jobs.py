@@ -24,8 +24,8 @@ from dagster import (
 )
 
 from executors.node_routing import node_routing_executor
-from resources.node_choice import PINNED_NODE_ENV, TAG_CAPABILITIES, TAG_NEEDS_GPU
 from resources.node_pool import NodePool
+from transcript_foundry.pool.node_choice import PINNED_NODE_ENV, TAG_CAPABILITIES, TAG_NEEDS_GPU
 
 
 def where_am_i(llm_pool: NodePool) -> Output[dict[str, Any]]:

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from transcript_assets.formats.export_file import ExportFile
+from transcript_foundry.formats.export_file import ExportFile
 
 FIXTURE = Path(__file__).parent / "fixtures" / "generated_sample.jsonl"
 GOLDEN_ROOT = Path(__file__).parent / "golden"

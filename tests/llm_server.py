@@ -64,7 +64,7 @@ def llama_server(
 ) -> Iterator[str]:
     """Run ``python -m llama_cpp.server`` on 127.0.0.1 and yield its base URL; stop it on exit."""
     if model_path is None:
-        from resources.embedded_model import ensure_embedded_model
+        from transcript_foundry.llm.embedded_model import ensure_embedded_model
 
         model_path = ensure_embedded_model()
     port = free_port()

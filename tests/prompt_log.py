@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from resources.llm_backend import BackendInfo, Completion, LLMBackend, SamplingParams
 from resources.node_pool import NodePool
+from transcript_foundry.llm.backend import BackendInfo, Completion, LLMBackend, SamplingParams
 
 
 class PromptLog(LLMBackend):

@@ -351,7 +351,7 @@ class KeyedRequests:
         self._started: dict[str, float] = {}
 
     def items(self, n: int, prefix: str = "r") -> list[Any]:
-        from resources.dispatch import WorkItem
+        from transcript_foundry.pool.dispatch import WorkItem
 
         return [WorkItem(key=f"{prefix}{i}", payload=None) for i in range(n)]
 
@@ -360,8 +360,8 @@ class KeyedRequests:
         return ready[:1]
 
     def run(self, backend: Any, node: Any, items: list[Any]) -> list[Any]:
-        from resources.dispatch import ItemResult
-        from resources.llm_backend import SamplingParams
+        from transcript_foundry.llm.backend import SamplingParams
+        from transcript_foundry.pool.dispatch import ItemResult
 
         completion = backend.complete(f"key={items[0].key}", SamplingParams(max_tokens=self.max_tokens))
         return [ItemResult(value=completion.text)]

@@ -13,10 +13,6 @@ from dagster import DagsterInstance, DagsterRunStatus, SensorResult, build_senso
 from dagster._core.test_utils import create_run_for_test
 
 from resources.ledger import Ledger
-from resources.node_controls import NodeControls
-from resources.node_telemetry import LiveState
-from resources.settings import project_paths
-from resources.settings_store import SettingsStore
 from sensors.activity import LocalProbes, build_activity_sensor
 from sensors.activity_policy import activity_verdict
 from sensors.node_readings import NodeReading
@@ -29,9 +25,12 @@ from sensors.probes.probe_result import ProbeResult
 from sensors.probes.work_hours import work_hours_probe
 from sensors.probes.x11_idle import x11_idle_probe
 from sensors.thermal_guard import build_thermal_guard_sensor
-from transcript_assets.cli import main
+from transcript_assets.cli.main import main
 from transcript_assets.definitions import build_resources, request_intake_sensor
-from transcript_assets.intake_planner import planner_factory
+from transcript_foundry.hardware.node_telemetry import LiveState
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.settings.environment import project_paths
+from transcript_foundry.settings.store import SettingsStore
 
 ACTIVITY = SettingsStore(None, environ={}).load("test-host").settings.activity
 TUESDAY_10AM = datetime(2026, 12, 1, 10, 0)
@@ -198,9 +197,7 @@ def ledger(project_home: Path) -> Ledger:
 def test_activity_sensor_transitions_and_combination_with_thermal(ledger: Ledger) -> None:
     instance = DagsterInstance.ephemeral()
     readings, machine = Readings(), Machine()
-    activity = build_activity_sensor(
-        planner_factory(lambda: None), [], readings_factory=lambda e, p: readings, probes=machine.probes()
-    )
+    activity = build_activity_sensor([], readings_factory=lambda e, p: readings, probes=machine.probes())
     controls = NodeControls(ledger.engine)
     readings.live["gpu-b"] = LiveState(gpu_util_pct=95, other_gpu_processes=[{"pid": 1, "name": "game.exe"}])
     machine.now = TUESDAY_10AM
@@ -243,9 +240,7 @@ def test_idle_machine_gets_an_extra_shard(ledger: Ledger) -> None:
     instance = DagsterInstance.ephemeral()
     readings, machine = Readings(), Machine()
     del readings.live["gpu-b"]
-    activity = build_activity_sensor(
-        planner_factory(lambda: None), [], readings_factory=lambda e, p: readings, probes=machine.probes()
-    )
+    activity = build_activity_sensor([], readings_factory=lambda e, p: readings, probes=machine.probes())
     CliRunner().invoke(main, ["submit", "Generate 30 retail transcripts"])
     with build_sensor_context(
         instance=instance, resources={"ledger": ledger, "llm_pool": build_resources()["llm_pool"]}

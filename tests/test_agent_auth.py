@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from node_agent.auth import Role, TokenVerifier, mint_token, parse_ttl
 from node_agent.server import AgentServer
-from transcript_assets.cli import main
+from transcript_assets.cli.main import main
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
 

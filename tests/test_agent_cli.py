@@ -16,9 +16,9 @@ from agent_harness import FAKE_MODEL, GatedUpstream
 from click.testing import CliRunner
 from llm_server import closed_port_url
 
-from resources.node_registry import NodeRegistry
-from resources.state_db import open_state_db
-from transcript_assets.cli import main
+from transcript_assets.cli.main import main
+from transcript_foundry.pool.node_registry import NodeRegistry
+from transcript_foundry.state.state_db import open_state_db
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def test_agent_process_registers_and_deregisters_on_signal(tmp_path: Path, stop:
     registry = NodeRegistry(open_state_db(state_url))
     with GatedUpstream() as upstream:
         command = [
-            sys.executable, "-m", "transcript_assets.cli", "agent", "--no-auth", "--port", "0",
+            sys.executable, "-m", "transcript_assets.cli.main", "agent", "--no-auth", "--port", "0",
             "--node-id", "cli-node", "--upstream", upstream.url, "--upstream-model", FAKE_MODEL,
             "--state-url", state_url, "--audit-log", str(tmp_path / "audit.jsonl"),
         ]  # fmt: skip

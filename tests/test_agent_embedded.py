@@ -15,7 +15,7 @@ from agent_harness import SECRET, bearer, proxy_config, running_agent, token
 
 from node_agent.config import AgentConfig
 from node_agent.server import AgentServer
-from resources.embedded_model import EMBEDDED_MODEL_NAME
+from transcript_foundry.llm.embedded_model import EMBEDDED_MODEL_NAME
 
 # Small on purpose: grammar-constrained sampling over Gemma 3's 262k-token vocabulary costs ~0.3 s a
 # token on a busy 2-core machine, and this answer is about ten tokens.

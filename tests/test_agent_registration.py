@@ -16,11 +16,11 @@ import pytest
 from agent_harness import FAKE_MODEL, GatedUpstream, bearer, proxy_config, running_agent, token
 
 from node_agent.config import DEFAULT_TOKEN_ENV
-from resources.llm_backend import SamplingParams
-from resources.node_controls import NodeControls
-from resources.node_registry import NodeRegistry, RegisteredNode
-from resources.openai_backend import OpenAICompatibleBackend
-from resources.state_db import open_state_db
+from transcript_foundry.llm.backend import SamplingParams
+from transcript_foundry.llm.openai_backend import OpenAICompatibleBackend
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.pool.node_registry import NodeRegistry, RegisteredNode
+from transcript_foundry.state.state_db import open_state_db
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

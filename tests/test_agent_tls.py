@@ -20,9 +20,9 @@ from agent_harness import (
 )
 
 from node_agent.config import DEFAULT_TOKEN_ENV
-from resources.llm_backend import SamplingParams
-from resources.node_spec import NodeSpec
-from resources.openai_backend import OpenAICompatibleBackend
+from transcript_foundry.llm.backend import SamplingParams
+from transcript_foundry.llm.openai_backend import OpenAICompatibleBackend
+from transcript_foundry.pool.node_spec import NodeSpec
 
 
 def test_agent_serves_https_verified_against_its_certificate(

@@ -24,17 +24,17 @@ from dagster import (
 )
 from sqlalchemy import update
 
-from resources.alert_channels import Alert
-from resources.alert_log import AlertLog
 from resources.ledger import Ledger
-from resources.node_controls import NodeControls
-from resources.node_registry import NodeRegistry
-from resources.node_spec import NodeSpec
-from resources.node_telemetry import LiveState
-from resources.settings import project_paths
-from resources.settings_store import SettingsStore
-from resources.state_db import node_events, nodes
 from sensors.alerting import build_node_health_alerts_sensor, build_run_failure_alerts_sensor
+from transcript_foundry.alerts.channels import Alert
+from transcript_foundry.alerts.log import AlertLog
+from transcript_foundry.hardware.node_telemetry import LiveState
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.pool.node_registry import NodeRegistry
+from transcript_foundry.pool.node_spec import NodeSpec
+from transcript_foundry.settings.environment import project_paths
+from transcript_foundry.settings.store import SettingsStore
+from transcript_foundry.state.state_db import node_events, nodes
 
 
 class Webhook:

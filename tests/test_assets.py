@@ -7,17 +7,17 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance, materialize
 
-from resources.state_db import TERMINAL_STATES
 from transcript_assets.definitions import build_resources, defs
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.job_spec import JobSpec
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
 from transcript_assets.request_runner import RequestRunner
 from transcript_assets.scored_transcripts import scored_transcripts
 from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
-from transcript_assets.transcript import Transcript
 from transcript_assets.transcript_library import transcript_library
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.contract.transcript import Transcript
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.state.state_db import TERMINAL_STATES
 
 
 def test_definitions_load() -> None:
@@ -138,8 +138,8 @@ def test_an_invalid_export_file_fails_the_blocking_check(
     """Fault injection: a CCAI writer that emits role BOT; the real validator must fail the asset check."""
     from tests.golden_files import sample_records
     from transcript_assets import request_exports
-    from transcript_assets.export_formats import ExportFormat, export_format
-    from transcript_assets.formats.export_file import ExportFile
+    from transcript_foundry.formats.export_file import ExportFile
+    from transcript_foundry.formats.export_formats import ExportFormat, export_format
 
     real = export_format("ccai")
 

@@ -1,4 +1,4 @@
-"""Several completions decoded together on the real embedded model (resources/batched_decoder.py)."""
+"""Several completions decoded together on the real embedded model (transcript_foundry/llm/batched_decoder.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from resources.batched_decoder import BatchedDecoder, DecodeError, DecodeRequest
-from resources.dry_penalty import DryPenalty
+from transcript_foundry.llm.batched_decoder import BatchedDecoder, DecodeError, DecodeRequest
+from transcript_foundry.llm.dry_penalty import DryPenalty
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Google CCAI conversation JSON export (transcript_assets/formats/ccai.py) on real generated records.
+"""Google CCAI conversation JSON export (transcript_foundry/formats/ccai.py) on real generated records.
 
 Golden files: tests/golden/ccai/ holds the export of tests/fixtures/generated_sample.jsonl with default
 options; ``test_golden`` re-renders and compares byte for byte. After an intended format change, rewrite
@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.golden_files import GOLDEN_ROOT, check_golden, sample_records, write
-from transcript_assets.formats import ccai
+from transcript_foundry.formats import ccai
 
 GOLDEN = GOLDEN_ROOT / "ccai"
 

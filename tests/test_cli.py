@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from transcript_assets.phi.scrubber import PhiScrubber
+from transcript_foundry.phi.scrubber import PhiScrubber
 
-CLI = [sys.executable, "-m", "transcript_assets.cli"]
+CLI = [sys.executable, "-m", "transcript_assets.cli.main"]
 ROOT = Path(__file__).resolve().parents[1]
 
 

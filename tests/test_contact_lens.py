@@ -20,7 +20,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.golden_files import GOLDEN_ROOT, check_golden, sample_records
-from transcript_assets.formats.contact_lens import (
+from transcript_foundry.formats.contact_lens import (
     NON_TALK_THRESHOLD_MS,
     SCHEMA_PATH,
     ContactLensOptions,
@@ -29,16 +29,16 @@ from transcript_assets.formats.contact_lens import (
     render,
     sentences,
 )
-from transcript_assets.formats.contact_lens_checks import validate
-from transcript_assets.formats.export_file import ExportFile
-from transcript_assets.formats.timing_model import (
+from transcript_foundry.formats.contact_lens_checks import validate
+from transcript_foundry.formats.export_file import ExportFile
+from transcript_foundry.formats.timing_model import (
     TimingParams,
     overlaps,
     silences,
     talk_union_ms,
     turn_timings,
 )
-from transcript_assets.formats.turn_sentiment import TurnSentiment, quarters, turn_sentiments, weighted_score
+from transcript_foundry.formats.turn_sentiment import TurnSentiment, quarters, turn_sentiments, weighted_score
 
 GOLDEN = GOLDEN_ROOT / "contact_lens"
 

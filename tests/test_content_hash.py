@@ -1,4 +1,4 @@
-from transcript_assets.content_hash import content_hash, normalise
+from transcript_foundry.contract.content_hash import content_hash, normalise
 
 
 def test_normalise_ignores_case_punctuation_space_and_width() -> None:

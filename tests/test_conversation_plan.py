@@ -4,9 +4,9 @@ import itertools
 
 import pytest
 
-from transcript_assets.conversation_plan import plan_conversation, slot_id_for
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.job_spec import JobSpec
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.generation.conversation_plan import plan_conversation, slot_id_for
 
 
 @pytest.mark.parametrize("domain", ["healthcare", "retail", "telecom"])

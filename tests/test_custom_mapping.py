@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from tests.golden_files import GOLDEN_ROOT, check_golden, sample_records
-from transcript_assets.formats.custom_mapping import (
+from transcript_foundry.contract.transcript import Transcript
+from transcript_foundry.formats.custom_mapping import (
     MappingError,
     load_mapping,
     parse_mapping,
@@ -27,7 +28,6 @@ from transcript_assets.formats.custom_mapping import (
     shipped_mappings,
     validate,
 )
-from transcript_assets.transcript import Transcript
 
 GOLDEN = GOLDEN_ROOT / "custom_json"
 

@@ -16,7 +16,7 @@ from tests.dedup_corpus import (
     word_edits,
 )
 from tests.test_cli import run_cli
-from transcript_assets.domain_pack import DomainPack
+from transcript_foundry.domains.domain_pack import DomainPack
 
 
 def _write(path: Path, records: list[dict]) -> Path:

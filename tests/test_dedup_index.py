@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from tests.dedup_corpus import case_punct_copy, exemplar_records, structural_clone, vocabulary, word_edits
-from transcript_assets.dedup.dedup_config import DedupConfig
-from transcript_assets.dedup.dedup_index import DedupIndex
-from transcript_assets.dedup.index_store import IndexLayoutChanged, load_index, save_rows
-from transcript_assets.dedup.lsh_bands import Banding, BandLookup
-from transcript_assets.domain_pack import DomainPack
+from transcript_foundry.dedup.dedup_config import DedupConfig
+from transcript_foundry.dedup.dedup_index import DedupIndex
+from transcript_foundry.dedup.index_store import IndexLayoutChanged, load_index, save_rows
+from transcript_foundry.dedup.lsh_bands import Banding, BandLookup
+from transcript_foundry.domains.domain_pack import DomainPack
 
 LEXICAL = DedupConfig(rules=["exact", "minhash", "flow"])
 
@@ -99,8 +99,8 @@ def test_band_lookup_finds_exactly_the_rows_sharing_a_band() -> None:
 def test_vectorised_signatures_equal_datasketch_minhash(mixed: list[dict[str, Any]]) -> None:
     from datasketch import MinHash
 
-    from transcript_assets.dedup.minhash_signatures import MINHASH_SEED, SCHEME, signatures
-    from transcript_assets.dedup.transcript_words import call_tokens, shingle_hashes
+    from transcript_foundry.dedup.minhash_signatures import MINHASH_SEED, SCHEME, signatures
+    from transcript_foundry.dedup.transcript_words import call_tokens, shingle_hashes
 
     sets = [shingle_hashes(call_tokens(r["turns"]), 3) for r in mixed[:6]]
     ours = signatures(sets, 64)
@@ -111,7 +111,7 @@ def test_vectorised_signatures_equal_datasketch_minhash(mixed: list[dict[str, An
 
 
 def test_the_index_hash_is_the_ledger_content_hash(mixed: list[dict[str, Any]]) -> None:
-    from transcript_assets.content_hash import content_hash
+    from transcript_foundry.contract.content_hash import content_hash
 
     tricky = dict(
         mixed[0], id="tricky", turns=[dict(t, text=f"{t['text']} spk_agent") for t in mixed[0]["turns"]]
@@ -122,8 +122,8 @@ def test_the_index_hash_is_the_ledger_content_hash(mixed: list[dict[str, Any]]) 
 
 
 def test_call_tokens_are_the_normalised_words() -> None:
-    from transcript_assets.content_hash import normalise
-    from transcript_assets.dedup.transcript_words import call_tokens
+    from transcript_foundry.contract.content_hash import normalise
+    from transcript_foundry.dedup.transcript_words import call_tokens
 
     text = "Ｗell—I'd LIKE: 3½ refunds…  ok?! naïve café, İstanbul_x"
     assert call_tokens([{"speaker": "AGENT", "text": text}]) == ["spk_agent", *normalise(text).split()]

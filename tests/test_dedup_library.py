@@ -18,11 +18,11 @@ from tests.dedup_corpus import (
     vocabulary,
     word_edits,
 )
-from transcript_assets.dedup.dedup_config import DedupConfig
-from transcript_assets.dedup.dedup_index import DedupIndex
 from transcript_assets.definitions import build_resources
-from transcript_assets.domain_pack import DomainPack
 from transcript_assets.transcript_library import transcript_library
+from transcript_foundry.dedup.dedup_config import DedupConfig
+from transcript_foundry.dedup.dedup_index import DedupIndex
+from transcript_foundry.domains.domain_pack import DomainPack
 
 LEXICAL = ["exact", "minhash", "flow"]
 

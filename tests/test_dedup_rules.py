@@ -16,11 +16,11 @@ from tests.dedup_corpus import (
     vocabulary,
     word_edits,
 )
-from transcript_assets.dedup.dedup_config import DedupConfig
-from transcript_assets.dedup.dedup_decision import DedupDecision
-from transcript_assets.dedup.dedup_index import DedupIndex
-from transcript_assets.dedup.flow_skeleton import skeleton, within_edits
-from transcript_assets.domain_pack import DomainPack
+from transcript_foundry.dedup.dedup_config import DedupConfig
+from transcript_foundry.dedup.dedup_decision import DedupDecision
+from transcript_foundry.dedup.dedup_index import DedupIndex
+from transcript_foundry.dedup.flow_skeleton import skeleton, within_edits
+from transcript_foundry.domains.domain_pack import DomainPack
 
 Record = dict[str, Any]
 
@@ -36,7 +36,7 @@ def distinct(packs: dict[str, DomainPack]) -> list[Record]:
 
 @pytest.fixture(scope="module")
 def embedder() -> Any:
-    from transcript_assets.dedup.call_embeddings import call_embedder
+    from transcript_foundry.dedup.call_embeddings import call_embedder
 
     embed, _ = call_embedder(None)
     return embed

@@ -1,4 +1,4 @@
-"""Dialogflow ES agent export (transcript_assets/formats/dialogflow_es.py) on real generated records.
+"""Dialogflow ES agent export (transcript_foundry/formats/dialogflow_es.py) on real generated records.
 
 Golden files: tests/golden/dialogflow_es/ holds the export of tests/fixtures/generated_sample.jsonl with
 default options; ``test_golden`` re-renders and compares byte for byte. After an intended format change,
@@ -18,10 +18,10 @@ import pytest
 from pydantic import ValidationError
 
 from tests.golden_files import GOLDEN_ROOT, check_golden, sample_records, write
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.formats import dialogflow_es as df
-from transcript_assets.formats.export_file import ExportFile
-from transcript_assets.formats.turn_labels import GENERIC_INTENTS
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.formats import dialogflow_es as df
+from transcript_foundry.formats.export_file import ExportFile
+from transcript_foundry.formats.turn_labels import GENERIC_INTENTS
 
 GOLDEN = GOLDEN_ROOT / "dialogflow_es"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from resources.node_pool import NodePool
-from transcript_assets.degradations import DEGRADATIONS, degrade, exemplar_transcript, truncated
-from transcript_assets.discriminator import (
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.quality.degradations import DEGRADATIONS, degrade, exemplar_transcript, truncated
+from transcript_foundry.quality.discriminator import (
     JUDGE_ENV,
     Discriminator,
     DiscriminatorSettings,
@@ -14,8 +15,7 @@ from transcript_assets.discriminator import (
     judge_settings_from_env,
     resolve_judge_node,
 )
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.quality_gate import DEFAULT_WEIGHTS, DIMENSIONS, assess, validate_weights
+from transcript_foundry.quality.gate import DEFAULT_WEIGHTS, DIMENSIONS, assess, validate_weights
 
 BOUNDS = (4, 40)  # wide: the ranking is about the scores, not the turn-count rule
 # The dimension each degradation must hurt (by at least 0.1).

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from llm_server import FaultServer
 
-from resources.node_spec import NodeSpec
-from resources.openai_backend import OpenAICompatibleBackend
-from transcript_assets.degradations import exemplar_transcript
-from transcript_assets.discriminator import Discriminator, DiscriminatorSettings
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.llm_judge import DIMENSIONS, JudgeAnswer, LLMJudge, judge_schema
-from transcript_assets.quality_gate import assess
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.llm.openai_backend import OpenAICompatibleBackend
+from transcript_foundry.pool.node_spec import NodeSpec
+from transcript_foundry.quality.degradations import exemplar_transcript
+from transcript_foundry.quality.discriminator import Discriminator, DiscriminatorSettings
+from transcript_foundry.quality.gate import assess
+from transcript_foundry.quality.llm_judge import DIMENSIONS, JudgeAnswer, LLMJudge, judge_schema
 
 BOUNDS = (4, 40)
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from transcript_assets.domain_pack import (
+from transcript_foundry.contract.job_spec import TONES
+from transcript_foundry.domains.domain_pack import (
     BUILTIN_DIR,
     DIALOGUE_ACTS,
     DOMAIN_DIRS_ENV,
@@ -27,7 +28,6 @@ from transcript_assets.domain_pack import (
     load_domain_packs,
     unknown_domain_message,
 )
-from transcript_assets.job_spec import TONES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "domain-packs.md"
 
@@ -261,8 +261,8 @@ def test_exemplar_tone_labels_match_the_planner(builtin_packs: dict[str, DomainP
 def test_exemplars_pass_the_quality_gate(builtin_packs: dict[str, DomainPack], name: str) -> None:
     # What the base model imitates must itself meet the gate its output is held to, including the
     # domain-term and tone-cue checks that depend on the pack's wording.
-    from transcript_assets.quality_gate import assess
-    from transcript_assets.transcript import GenerationInfo, Transcript, Turn
+    from transcript_foundry.contract.transcript import GenerationInfo, Transcript, Turn
+    from transcript_foundry.quality.gate import assess
 
     pack = builtin_packs[name]
     for i, ex in enumerate(pack.exemplars):

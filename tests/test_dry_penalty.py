@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resources.dry_penalty import DryPenalty
+from transcript_foundry.llm.dry_penalty import DryPenalty
 
 # A toy vocabulary: token id -> text. 9 is a newline, 8 a colon (sequence breakers).
 VOCAB = {

@@ -33,7 +33,7 @@ from executors.node_ranker import PoolNodeRanker
 from executors.node_routing import node_routing_executor
 from executors.node_routing_config import NODE_ROUTING_CONFIG_SCHEMA, NodeRoutingSettings
 from executors.step_router import StepRouter
-from resources.node_controls import NodeControls
+from transcript_foundry.pool.node_controls import NodeControls
 
 KUBECONFIG = {
     "apiVersion": "v1",

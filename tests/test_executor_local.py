@@ -21,9 +21,9 @@ import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, execute_job, reconstructable
 from executor_fleet import install_fleet
 
-from resources.node_choice import StepRequirements
-from resources.node_controls import NodeControls
 from resources.node_pool import NodePool
+from transcript_foundry.pool.node_choice import StepRequirements
+from transcript_foundry.pool.node_controls import NodeControls
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"execution": {"config": {"poll_interval_seconds": 0.2, "health_check_interval_seconds": 1}}}

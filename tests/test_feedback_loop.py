@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from transcript_assets.conversation_plan import ConversationPlan, plan_conversation, planned_transcript
-from transcript_assets.critique import regenerated_turns, revise_plan
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.feedback_loop import reason_key, with_earlier_cost
-from transcript_assets.few_shot_prompt import planned_label
-from transcript_assets.job_spec import JobSpec
-from transcript_assets.json_batch_generator import build_messages
-from transcript_assets.quality_gate import assess
-from transcript_assets.transcript import GenerationInfo, Transcript, Turn
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.contract.transcript import GenerationInfo, Transcript, Turn
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.generation.conversation_plan import (
+    ConversationPlan,
+    plan_conversation,
+    planned_transcript,
+)
+from transcript_foundry.generation.few_shot_prompt import planned_label
+from transcript_foundry.generation.json_batch import build_messages
+from transcript_foundry.quality.critique import regenerated_turns, revise_plan
+from transcript_foundry.quality.feedback_loop import reason_key, with_earlier_cost
+from transcript_foundry.quality.gate import assess
 
 
 def _plan(pack: DomainPack, tone: str = "frustrated") -> ConversationPlan:

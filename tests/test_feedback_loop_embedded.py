@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from prompt_log import PromptLog, PromptLogPool  # tests/ is on sys.path
 
-from transcript_assets.call_stats import CallStats
-from transcript_assets.conversation_plan import plan_conversation
-from transcript_assets.discriminator import Discriminator
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.feedback_loop import FeedbackLoop
-from transcript_assets.few_shot_prompt import planned_label
-from transcript_assets.job_spec import JobSpec
-from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.generation.call_stats import CallStats
+from transcript_foundry.generation.conversation_plan import plan_conversation
+from transcript_foundry.generation.few_shot_prompt import planned_label
+from transcript_foundry.generation.generator import GeneratorSettings, TranscriptGenerator
+from transcript_foundry.quality.discriminator import Discriminator
+from transcript_foundry.quality.feedback_loop import FeedbackLoop
 
 SHARD = 6
 THRESHOLD = 0.95  # strict enough that the embedded model's first drafts fail some

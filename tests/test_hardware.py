@@ -10,9 +10,9 @@ from typing import Any
 import psutil
 import pytest
 
-from resources.gpu_probe import read_gpus
-from resources.hardware import ProbeSources, classify_node, probe_live, probe_profile
-from resources.thermal_probe import parse_measure_temp, read_cpu_thermal
+from transcript_foundry.hardware.gpu_probe import read_gpus
+from transcript_foundry.hardware.profile import ProbeSources, classify_node, probe_live, probe_profile
+from transcript_foundry.hardware.thermal_probe import parse_measure_temp, read_cpu_thermal
 
 MIB = 1024 * 1024
 

@@ -12,19 +12,19 @@ from typing import Any
 
 import pytest
 
-from resources.llm_backend import BackendInfo, Completion, LLMBackend, LLMCallError, SamplingParams
-from transcript_assets.call_stats import CallStats
-from transcript_assets.conversation_plan import ConversationPlan, plan_conversation
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.generation_outcome import SlotOutcome
-from transcript_assets.job_spec import JobSpec
-from transcript_assets.json_batch_generator import (
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.generation.call_stats import CallStats
+from transcript_foundry.generation.conversation_plan import ConversationPlan, plan_conversation
+from transcript_foundry.generation.json_batch import (
     BATCH_RANGE_BY_COMPLEXITY,
     TOKENS_PER_TURN,
     batch_schema,
     batch_size,
     write_batch,
 )
+from transcript_foundry.generation.outcome import SlotOutcome
+from transcript_foundry.llm.backend import BackendInfo, Completion, LLMBackend, LLMCallError, SamplingParams
 
 
 class CannedBackend(LLMBackend):

@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from resources.ledger import Ledger, LedgerError
-from resources.state_db import LATEST_VERSION, MIGRATIONS, TERMINAL_STATES, migrate, schema_version
+from resources.ledger import Ledger
+from transcript_foundry.state.ledger import LedgerError
+from transcript_foundry.state.state_db import (
+    LATEST_VERSION,
+    MIGRATIONS,
+    TERMINAL_STATES,
+    migrate,
+    schema_version,
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

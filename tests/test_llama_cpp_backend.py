@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from resources.embedded_model import EMBEDDED_MODEL_FILE, ensure_embedded_model
-from resources.llama_cpp_backend import LlamaCppBackend
-from resources.llm_backend import LLMCallError, SamplingParams
-from resources.node_spec import NodeSpec
-from transcript_assets.call_stats import CallStats
-from transcript_assets.conversation_plan import plan_conversation
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.few_shot_prompt import select_exemplars, shared_prefix
-from transcript_assets.job_spec import JobSpec
-from transcript_assets.turn_by_turn_generator import write_conversation
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.generation.call_stats import CallStats
+from transcript_foundry.generation.conversation_plan import plan_conversation
+from transcript_foundry.generation.few_shot_prompt import select_exemplars, shared_prefix
+from transcript_foundry.generation.turn_by_turn import write_conversation
+from transcript_foundry.llm.backend import LLMCallError, SamplingParams
+from transcript_foundry.llm.embedded_model import EMBEDDED_MODEL_FILE, ensure_embedded_model
+from transcript_foundry.llm.llama_cpp_backend import LlamaCppBackend
+from transcript_foundry.pool.node_spec import NodeSpec
 
 pytestmark = pytest.mark.slow
 

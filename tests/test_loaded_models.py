@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resources.loaded_models import LoadedModels, ModelKey
+from transcript_foundry.llm.loaded_models import LoadedModels, ModelKey
 
 
 class Closable:

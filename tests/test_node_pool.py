@@ -17,15 +17,15 @@ import yaml
 from simulated_node import KeyedRequests, NodeBehaviour, SimulatedNode
 from sqlalchemy import update
 
-from resources.llm_backend import SamplingParams
-from resources.node_choice import StepRequirements
-from resources.node_controls import NodeControls
 from resources.node_pool import NodePool
-from resources.node_registry import NodeRegistry
-from resources.node_spec import NodeConfigError, NodeSpec
-from resources.node_telemetry import HardwareProfile, LiveState
-from resources.state_db import nodes as nodes_table
-from resources.state_db import open_state_db
+from transcript_foundry.hardware.node_telemetry import HardwareProfile, LiveState
+from transcript_foundry.llm.backend import SamplingParams
+from transcript_foundry.pool.node_choice import StepRequirements
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.pool.node_registry import NodeRegistry
+from transcript_foundry.pool.node_spec import NodeConfigError, NodeSpec
+from transcript_foundry.state.state_db import nodes as nodes_table
+from transcript_foundry.state.state_db import open_state_db
 
 FAST = {  # test-sized timings: backoff, circuit open period, refresh and tuning windows
     "backoff_base_s": 0.05,
@@ -440,10 +440,10 @@ def test_node_spec_concurrency_bounds_validation() -> None:
 def test_generation_runs_conversations_concurrently_each_pinned_to_one_node(
     sim: Callable[..., SimulatedNode], make_pool: Callable[..., NodePool], packs: dict[str, Any]
 ) -> None:
-    from transcript_assets.conversation_plan import plan_conversation
-    from transcript_assets.generation_outcome import SlotOutcome
-    from transcript_assets.job_spec import JobSpec
-    from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
+    from transcript_foundry.contract.job_spec import JobSpec
+    from transcript_foundry.generation.conversation_plan import plan_conversation
+    from transcript_foundry.generation.generator import GeneratorSettings, TranscriptGenerator
+    from transcript_foundry.generation.outcome import SlotOutcome
 
     pack = packs["healthcare"]
     spec = JobSpec(count=6, domain=pack.name, complexity="simple", exchanges=(4, 6))
@@ -481,7 +481,7 @@ def test_a_failed_refresh_mid_run_keeps_routing_on_the_last_known_state(
     pool.refresh(force=True)
     Path(pool.nodes_file or "").write_text("nodes: [oops", encoding="utf-8")  # broken while work runs
     source = KeyedRequests()
-    with caplog.at_level("WARNING", logger="resources.dispatch"):
+    with caplog.at_level("WARNING", logger="transcript_foundry.pool.dispatch"):
         pool.dispatcher().run_sync(source, source.items(10))
     check_exactly_once(source, 10, [server])
     assert all(state == "ok" for state, _ in source.outcomes.values())

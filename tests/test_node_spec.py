@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from resources.node_pool import NodePool
-from resources.node_spec import NodeConfigError, NodeSpec, load_nodes_file
-from resources.openai_backend import OpenAICompatibleBackend
+from transcript_foundry.llm.openai_backend import OpenAICompatibleBackend
+from transcript_foundry.pool.node_spec import NodeConfigError, NodeSpec, load_nodes_file
 
 VALID = """\
 nodes:

@@ -9,13 +9,13 @@ import yaml
 from click.testing import CliRunner
 from simulated_node import NodeBehaviour, SimulatedNode
 
-from resources.node_controls import NodeControls
-from resources.node_registry import NodeRegistry
-from resources.node_spec import NodeSpec
-from resources.node_telemetry import HardwareProfile, LiveState
-from resources.settings import project_paths
-from resources.state_db import open_state_db
-from transcript_assets.cli import main
+from transcript_assets.cli.main import main
+from transcript_foundry.hardware.node_telemetry import HardwareProfile, LiveState
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.pool.node_registry import NodeRegistry
+from transcript_foundry.pool.node_spec import NodeSpec
+from transcript_foundry.settings.environment import project_paths
+from transcript_foundry.state.state_db import open_state_db
 
 
 def test_nodes_lists_configured_and_registered_nodes(project_home: Path, tmp_path: Path) -> None:

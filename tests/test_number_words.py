@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from transcript_assets.number_words import (
+from transcript_foundry.text.number_words import (
     NUMBER_PATTERN,
     SPACE_GROUPED_PATTERN,
     NumberMatch,

@@ -22,15 +22,15 @@ import yaml
 from dagster import build_init_resource_context
 from llm_server import MODEL_ALIAS, FaultServer, closed_port_url
 
-from resources.llm_backend import LLMBackend, LLMCallError, SamplingParams
 from resources.node_pool import NodePool
-from resources.node_spec import NodeSpec
-from resources.openai_backend import OpenAICompatibleBackend
-from transcript_assets.conversation_plan import ConversationPlan, plan_conversation
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.generation_outcome import SlotOutcome
-from transcript_assets.job_spec import JobSpec
-from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.generation.conversation_plan import ConversationPlan, plan_conversation
+from transcript_foundry.generation.generator import GeneratorSettings, TranscriptGenerator
+from transcript_foundry.generation.outcome import SlotOutcome
+from transcript_foundry.llm.backend import LLMBackend, LLMCallError, SamplingParams
+from transcript_foundry.llm.openai_backend import OpenAICompatibleBackend
+from transcript_foundry.pool.node_spec import NodeSpec
 
 FEW_SHOT = (
     "Q: What colour is the sky on a clear day?\nA: Blue.\n"

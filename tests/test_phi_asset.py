@@ -14,14 +14,14 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance, materialize
 
-from transcript_assets.conversation_plan import plan_conversation
 from transcript_assets.definitions import build_resources, defs
-from transcript_assets.domain_pack import load_domain_packs
-from transcript_assets.job_spec import JobSpec
-from transcript_assets.phi.evaluation import load_planted
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.scored_transcripts import scored_transcripts
 from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.domains.domain_pack import load_domain_packs
+from transcript_foundry.generation.conversation_plan import plan_conversation
+from transcript_foundry.phi.evaluation import load_planted
 
 PLANTED = Path(__file__).parent / "fixtures" / "phi" / "planted_transcripts.jsonl"
 

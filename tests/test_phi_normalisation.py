@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from transcript_assets.phi.normalised_text import NormalisedText, Rewrite, merge_rewrites
-from transcript_assets.phi.spoken_contacts import spoken_contact_rewrites
-from transcript_assets.phi.spoken_numbers import (
+from transcript_foundry.phi.normalised_text import NormalisedText, Rewrite, merge_rewrites
+from transcript_foundry.phi.spoken_contacts import spoken_contact_rewrites
+from transcript_foundry.phi.spoken_numbers import (
     say_digits,
     say_number,
     say_ordinal,

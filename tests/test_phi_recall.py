@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from transcript_assets.phi.entity_kinds import KINDS, MODE_KINDS
-from transcript_assets.phi.evaluation import PlantedSpan, Score, load_planted, score_record
-from transcript_assets.phi.scrubber import PhiScrubber, protected_phrases
+from transcript_foundry.phi.entity_kinds import KINDS, MODE_KINDS
+from transcript_foundry.phi.evaluation import PlantedSpan, Score, load_planted, score_record
+from transcript_foundry.phi.scrubber import PhiScrubber, protected_phrases
 
 PLANTED = Path(__file__).parent / "fixtures" / "phi" / "planted_transcripts.jsonl"
 NUMBER_KINDS = {

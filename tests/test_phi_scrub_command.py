@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from transcript_assets.cli import main
-from transcript_assets.phi.evaluation import load_planted
+from transcript_assets.cli.main import main
+from transcript_foundry.phi.evaluation import load_planted
 
 PLANTED = Path(__file__).parent / "fixtures" / "phi" / "planted_transcripts.jsonl"
 

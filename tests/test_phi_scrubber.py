@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from transcript_assets.phi.evaluation import load_planted
-from transcript_assets.phi.scrubber import PhiInputError, PhiScrubber
-from transcript_assets.transcript import Transcript
+from transcript_foundry.contract.transcript import Transcript
+from transcript_foundry.phi.evaluation import load_planted
+from transcript_foundry.phi.scrubber import PhiInputError, PhiScrubber
 
 PLANTED = Path(__file__).parent / "fixtures" / "phi" / "planted_transcripts.jsonl"
 
@@ -265,7 +265,7 @@ def test_everything_loads_offline(scrubber: PhiScrubber) -> None:
     Public Suffix List snapshot instead of fetching it."""
     import tldextract.tldextract as tld
 
-    from transcript_assets.phi.analyzer_engine import SPACY_MODEL_PACKAGE, nlp_engine, spacy_model_path
+    from transcript_foundry.phi.analyzer_engine import SPACY_MODEL_PACKAGE, nlp_engine, spacy_model_path
 
     assert SPACY_MODEL_PACKAGE in str(spacy_model_path()) and (spacy_model_path() / "config.cfg").exists()
     assert tld.TLD_EXTRACTOR.suffix_list_urls == ()

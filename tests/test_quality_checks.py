@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from transcript_assets.degradations import exemplar_transcript
-from transcript_assets.domain_pack import DomainPack
 from transcript_assets.quality_checks import (
     PASS_RATE_CHECK,
     TABLE_CHECK,
     pass_rate_result,
     transcript_table_result,
 )
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.quality.degradations import exemplar_transcript
 
 
 def test_pass_rate_below_the_floor_fails_and_above_passes() -> None:

@@ -10,17 +10,17 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from io_managers.transcript_store import records_to_frame
-from transcript_assets.conversation_plan import plan_conversation
 from transcript_assets.definitions import build_resources
-from transcript_assets.degradations import exemplar_transcript, looped
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.job_spec import JobSpec
-from transcript_assets.partitions import SHARDS_PARTITION_NAME
 from transcript_assets.quality_checks import PASS_RATE_CHECK, TABLE_CHECK
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_runner import only_failed_checks
 from transcript_assets.scored_transcripts import scored_transcripts
 from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.generation.conversation_plan import plan_conversation
+from transcript_foundry.quality.degradations import exemplar_transcript, looped
+from transcript_foundry.request.lifecycle import SHARDS_PARTITION_NAME
 
 
 def _seed_shard(resources: dict[str, Any], home: Path, pack: DomainPack, request_id: str, bad: int) -> str:

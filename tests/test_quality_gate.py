@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.quality_gate import CHECKS, assess
-from transcript_assets.transcript import GenerationInfo, Transcript, Turn
+from transcript_foundry.contract.transcript import GenerationInfo, Transcript, Turn
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.quality.gate import CHECKS, assess
 
 GOOD = [
     ("AGENT", "Thank you for calling Evergreen Health Plan, this is Maria. How can I help you today?"),

@@ -1,7 +1,7 @@
-"""Rasa 3.1 YAML export (transcript_assets/formats/rasa.py) on real generated records.
+"""Rasa 3.1 YAML export (transcript_foundry/formats/rasa.py) on real generated records.
 
 Rasa itself does not install on Python 3.11; the files are checked with pykwalify against Rasa's own
-schemas (transcript_assets/formats/schemas/rasa/) plus the cross-file rules of ``rasa data validate``.
+schemas (transcript_foundry/formats/schemas/rasa/) plus the cross-file rules of ``rasa data validate``.
 
 Golden files: tests/golden/rasa/ holds the export of tests/fixtures/generated_sample.jsonl with default
 options; ``test_golden`` re-renders and compares byte for byte. After an intended format change, rewrite
@@ -18,10 +18,10 @@ import yaml
 from pydantic import ValidationError
 
 from tests.golden_files import GOLDEN_ROOT, check_golden, sample_records, write
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.formats import rasa
-from transcript_assets.formats.export_file import ExportFile
-from transcript_assets.formats.turn_labels import GENERIC_INTENTS
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.formats import rasa
+from transcript_foundry.formats.export_file import ExportFile
+from transcript_foundry.formats.turn_labels import GENERIC_INTENTS
 
 GOLDEN = GOLDEN_ROOT / "rasa"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "formats" / "rasa.md"

@@ -13,13 +13,13 @@ from dagster._core.test_utils import create_run_for_test
 from sqlalchemy import update
 
 from resources.ledger import Ledger
-from resources.node_controls import NodeControls
-from resources.settings import project_paths
-from resources.settings_store import SettingsStore
-from resources.state_db import shards
 from sensors.run_history import ATTEMPT_TAG, PURPOSE_TAG, REQUEST_TAG
-from transcript_assets.cli import main
+from transcript_assets.cli.main import main
 from transcript_assets.definitions import build_resources, request_intake_sensor
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.settings.environment import project_paths
+from transcript_foundry.settings.store import SettingsStore
+from transcript_foundry.state.state_db import shards
 
 HEALTHCARE_YAML = "count: 4\ndomain: healthcare\nemotional_tone: anxious\n"
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
-from transcript_assets.domain_pack import (
+from transcript_foundry.contract.job_spec import DEFAULT_EXCHANGES, KNOWN_FORMATS, MAX_COUNT, JobSpec
+from transcript_foundry.domains.domain_pack import (
     DOMAIN_DIRS_ENV,
     DomainPack,
     load_domain_packs,
     unknown_domain_message,
 )
-from transcript_assets.job_spec import DEFAULT_EXCHANGES, KNOWN_FORMATS, MAX_COUNT, JobSpec
-from transcript_assets.request_parser import (
+from transcript_foundry.request.parser import (
     EXAMPLE,
     RequestError,
     load_job_spec_file,

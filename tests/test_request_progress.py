@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resources.request_progress import next_shard_size, next_step, slot_budget
+from transcript_foundry.request.progress import next_shard_size, next_step, slot_budget
 
 
 def counts(**kw: int) -> dict[str, int]:

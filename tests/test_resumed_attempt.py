@@ -11,15 +11,15 @@ from __future__ import annotations
 import pytest
 from prompt_log import PromptLog, PromptLogPool  # tests/ is on sys.path
 
-from resources.llm_backend import Completion, LLMBackend, SamplingParams
-from transcript_assets.call_stats import CallStats
-from transcript_assets.conversation_plan import ConversationPlan, PlannedTurn, plan_conversation
-from transcript_assets.domain_pack import DomainPack
-from transcript_assets.few_shot_prompt import planned_label
-from transcript_assets.job_spec import JobSpec
-from transcript_assets.resumed_attempt import resume_plan
-from transcript_assets.transcript import Turn
-from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.contract.transcript import Turn
+from transcript_foundry.domains.domain_pack import DomainPack
+from transcript_foundry.generation.call_stats import CallStats
+from transcript_foundry.generation.conversation_plan import ConversationPlan, PlannedTurn, plan_conversation
+from transcript_foundry.generation.few_shot_prompt import planned_label
+from transcript_foundry.generation.generator import GeneratorSettings, TranscriptGenerator
+from transcript_foundry.generation.resumed_attempt import resume_plan
+from transcript_foundry.llm.backend import Completion, LLMBackend, SamplingParams
 
 STUCK_TURN = 5  # 0-based index of the turn that stays degenerate in the first attempt
 

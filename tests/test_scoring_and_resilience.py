@@ -11,12 +11,12 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from resources.circuit import CircuitBreaker, CircuitSettings
-from resources.concurrency import AdaptiveConcurrency, ConcurrencySettings
-from resources.node_choice import StepRequirements
-from resources.openai_backend import retry_after_seconds
-from resources.retry_budget import RetryBudget, RetryBudgetSettings
-from resources.scoring import (
+from transcript_foundry.llm.openai_backend import retry_after_seconds
+from transcript_foundry.pool.circuit import CircuitBreaker, CircuitSettings
+from transcript_foundry.pool.concurrency import AdaptiveConcurrency, ConcurrencySettings
+from transcript_foundry.pool.node_choice import StepRequirements
+from transcript_foundry.pool.retry_budget import RetryBudget, RetryBudgetSettings
+from transcript_foundry.pool.scoring import (
     NodeSnapshot,
     ScoringWeights,
     choose,
@@ -24,7 +24,7 @@ from resources.scoring import (
     rank,
     thermal_headroom,
 )
-from resources.server_signals import parse_prometheus, server_root
+from transcript_foundry.pool.server_signals import parse_prometheus, server_root
 
 
 class Clock:

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, RunRequest, SensorResult, build_sensor_context, materialize
 
-from resources.settings_store import SettingsStore
 from transcript_assets.definitions import build_resources, request_intake_sensor
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
 from transcript_assets.scored_transcripts import scored_transcripts
 from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
 from transcript_assets.transcript_library import transcript_library
+from transcript_foundry.settings.store import SettingsStore
 
 ASSETS_BY_JOB = {
     "generate_shard": [raw_transcripts, scrubbed_transcripts, scored_transcripts],

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from resources.secret_box import SECRET_KEY_ENV, SecretBox, SecretKeyError
-from resources.settings_store import CONFIG_FILE_ENV, SettingsError, SettingsStore
-from resources.state_db import open_state_db, settings_table
-from transcript_assets.cli import main
+from transcript_assets.cli.main import main
+from transcript_foundry.settings.secret_box import SECRET_KEY_ENV, SecretBox, SecretKeyError
+from transcript_foundry.settings.store import CONFIG_FILE_ENV, SettingsError, SettingsStore
+from transcript_foundry.state.state_db import open_state_db, settings_table
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ import pytest
 from dagster import DagsterInstance, SensorResult, build_sensor_context
 
 from resources.ledger import Ledger
-from resources.node_controls import NodeControls
-from resources.node_telemetry import LiveState
-from resources.settings_store import SettingsStore
 from sensors.node_readings import NodeReading
 from sensors.thermal_guard import build_thermal_guard_sensor
 from sensors.thermal_policy import thermal_verdict
+from transcript_foundry.hardware.node_telemetry import LiveState
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.settings.store import SettingsStore
 
 LIMITS = SettingsStore(None, environ={}).load("test-host").settings.thermal
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from transcript_assets.turn_text import DegenerateTurn, clean_turn
+from transcript_foundry.generation.turn_text import DegenerateTurn, clean_turn
 
 
 def test_keeps_a_normal_turn() -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Make ./.venv point at a virtualenv holding exactly requirements.lock, then install this checkout into it.
+# Make ./.venv a small per-checkout virtualenv on top of a cached one that holds exactly requirements.lock.
 #
-# The virtualenv is cached per user under ~/.cache/transcript-foundry/venvs/<hash of requirements.lock and
+# The dependencies live in a virtualenv cached per user under ~/.cache/transcript-foundry/venvs/<hash of requirements.lock and
 # the Python version>, so a fresh clone (and CI) reuses it and only a dependency change rebuilds it
 # (llama-cpp-python compiles from source: about 10 minutes on 2 cores). A build happens in the cache
 # folder marked complete only at the end, so an interrupted build is started over, never reused.
@@ -54,8 +54,41 @@ if [ ! -f "$venv/.complete" ]; then
   # Keep the three most recently built virtualenvs.
   ls -1dt "$cache_root"/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
 fi
-ln -sfn "$venv" .venv
-# Point the cached virtualenv at this checkout (fast; no dependency is touched).
-log=$(mktemp)
-if ! .venv/bin/pip install --quiet --no-deps --no-build-isolation -e . >"$log" 2>&1; then cat "$log" >&2; rm -f "$log"; exit 1; fi
-rm -f "$log"
+# The cached virtualenv holds dependencies only. Older set-ups installed a checkout into it in editable
+# mode, which made every checkout's `transcripts` run whichever checkout installed last: undo that.
+if "$venv/bin/python" -m pip show --quiet transcript-foundry >/dev/null 2>&1; then
+  "$venv/bin/pip" uninstall --quiet --yes transcript-foundry >/dev/null
+fi
+
+# ./.venv belongs to this checkout: its site-packages adds the cached one (a .pth that calls site.addsitedir)
+# and this checkout's root, and its bin/ holds the console scripts re-pointed at its own interpreter. So two
+# clones side by side share the dependencies and each runs its own code.
+here="$(pwd -P)"
+site_rel="lib/python3.11/site-packages"
+if [ -L .venv ] || { [ -e .venv ] && [ "$(cat .venv/.base 2>/dev/null)" != "$venv" ]; }; then rm -rf .venv; fi
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv --without-pip .venv
+  echo "$venv" > .venv/.base
+fi
+printf 'import site; site.addsitedir(%s)\n' "'$venv/$site_rel'" > ".venv/$site_rel/_transcript_foundry_deps.pth"
+printf '%s\n' "$here" > ".venv/$site_rel/_transcript_foundry_checkout.pth"
+for script in "$venv"/bin/*; do
+  name=$(basename "$script")
+  case "$name" in python*|activate*|pip*|Activate.ps1|transcripts) continue ;; esac
+  [ -f "$script" ] || continue
+  if head -c 2 "$script" | grep -q '#!'; then
+    sed "1s|^#!.*python.*$|#!$here/.venv/bin/python|" "$script" > ".venv/bin/$name.tmp"
+    chmod +x ".venv/bin/$name.tmp" && mv ".venv/bin/$name.tmp" ".venv/bin/$name"
+  else
+    ln -sfn "$script" ".venv/bin/$name"
+  fi
+done
+cat > .venv/bin/transcripts <<SCRIPT
+#!$here/.venv/bin/python
+import sys
+
+from transcript_assets.cli.main import main
+
+sys.exit(main())
+SCRIPT
+chmod +x .venv/bin/transcripts

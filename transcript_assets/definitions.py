@@ -8,18 +8,17 @@ from executors.node_routing import node_routing_executor
 from io_managers.transcript_store import TranscriptStore
 from resources.ledger import Ledger
 from resources.node_pool import NodePool
-from resources.settings import project_paths
 from sensors.activity import build_activity_sensor
 from sensors.alerting import build_node_health_alerts_sensor, build_run_failure_alerts_sensor
 from sensors.request_intake import build_request_intake_sensor
 from sensors.thermal_guard import build_thermal_guard_sensor
-from transcript_assets.intake_planner import planner_factory
 from transcript_assets.jobs import build_library_job, export_request_job, generate_shard_job
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
 from transcript_assets.scored_transcripts import scored_transcripts
 from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
 from transcript_assets.transcript_library import transcript_library
+from transcript_foundry.settings.environment import project_paths
 
 
 def build_resources() -> dict[str, object]:
@@ -32,10 +31,10 @@ def build_resources() -> dict[str, object]:
 
 
 request_intake_sensor = build_request_intake_sensor(
-    planner_factory(lambda: defs), [generate_shard_job, build_library_job, export_request_job]
+    [generate_shard_job, build_library_job, export_request_job]
 )
 thermal_guard_sensor = build_thermal_guard_sensor()
-activity_sensor = build_activity_sensor(planner_factory(lambda: defs), [generate_shard_job])
+activity_sensor = build_activity_sensor([generate_shard_job])
 alerting_sensors = [build_run_failure_alerts_sensor(), build_node_health_alerts_sensor()]
 
 defs = Definitions(

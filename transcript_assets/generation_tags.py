@@ -5,6 +5,6 @@ about 2k tokens; any backend and model qualify otherwise (base models generate t
 JSON batches).
 """
 
-from resources.node_choice import TAG_MIN_CONTEXT
+from transcript_foundry.pool.node_choice import TAG_MIN_CONTEXT
 
 GENERATION_OP_TAGS = {TAG_MIN_CONTEXT: "2048"}

@@ -6,16 +6,17 @@ from dagster import AssetExecutionContext, Config, MetadataValue, asset
 
 from resources.ledger import Ledger
 from resources.node_pool import NodePool
-from resources.performance_window import PerformanceSample
-from transcript_assets.call_stats import CallStats
-from transcript_assets.conversation_plan import ConversationPlan
-from transcript_assets.few_shot_prompt import exemplar_seed
-from transcript_assets.generation_outcome import SlotOutcome
 from transcript_assets.generation_tags import GENERATION_OP_TAGS
-from transcript_assets.partitions import shard_number, shard_partitions
-from transcript_assets.shard_context import load_shard_context
-from transcript_assets.transcript import Transcript
-from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
+from transcript_assets.partitions import shard_partitions
+from transcript_foundry.contract.transcript import Transcript
+from transcript_foundry.generation.call_stats import CallStats
+from transcript_foundry.generation.conversation_plan import ConversationPlan
+from transcript_foundry.generation.few_shot_prompt import exemplar_seed
+from transcript_foundry.generation.generator import GeneratorSettings, TranscriptGenerator
+from transcript_foundry.generation.outcome import SlotOutcome
+from transcript_foundry.pool.performance_window import PerformanceSample
+from transcript_foundry.request.lifecycle import shard_number
+from transcript_foundry.request.shard_context import load_shard_context
 
 
 class RawTranscriptsConfig(Config):

@@ -22,10 +22,11 @@ from dagster import (
     asset,
 )
 
-from resources.ledger import Ledger, RequestRow
-from resources.settings import project_paths
-from transcript_assets.export_formats import FORMAT_NAMES, export_format, write_export
+from resources.ledger import Ledger
 from transcript_assets.partitions import request_partitions
+from transcript_foundry.formats.export_formats import FORMAT_NAMES, export_format, write_export
+from transcript_foundry.settings.environment import project_paths
+from transcript_foundry.state.ledger import RequestRow
 
 CHECK_NAME = "files_valid"
 KINDS = {"custom_json": {"json"}, "contact_lens": {"json", "aws"}, "ccai": {"json", "gcp"}, "rasa": {"yaml"}}

@@ -14,20 +14,8 @@ from pydantic import Field
 
 from resources.ledger import Ledger
 from resources.node_pool import NodePool
-from transcript_assets.call_stats import CallStats
-from transcript_assets.conversation_plan import ConversationPlan
-from transcript_assets.discriminator import (
-    Discriminator,
-    DiscriminatorSettings,
-    judge_settings_from_env,
-    resolve_judge_node,
-)
-from transcript_assets.domain_pack import DomainPack, load_domain_packs
-from transcript_assets.feedback_loop import FeedbackLoop
-from transcript_assets.few_shot_prompt import exemplar_seed
 from transcript_assets.generation_tags import GENERATION_OP_TAGS
-from transcript_assets.llm_judge import LLMJudge
-from transcript_assets.partitions import shard_number, shard_partitions
+from transcript_assets.partitions import shard_partitions
 from transcript_assets.quality_checks import (
     DEFAULT_PASS_RATE_FLOOR,
     DEFAULT_PASS_RATE_MIN_SCORED,
@@ -35,10 +23,23 @@ from transcript_assets.quality_checks import (
     pass_rate_result,
     transcript_table_result,
 )
-from transcript_assets.quality_gate import DEFAULT_WEIGHTS
-from transcript_assets.shard_context import load_shard_context
-from transcript_assets.transcript import Transcript
-from transcript_assets.transcript_generator import GeneratorSettings, TranscriptGenerator
+from transcript_foundry.contract.transcript import Transcript
+from transcript_foundry.domains.domain_pack import DomainPack, load_domain_packs
+from transcript_foundry.generation.call_stats import CallStats
+from transcript_foundry.generation.conversation_plan import ConversationPlan
+from transcript_foundry.generation.few_shot_prompt import exemplar_seed
+from transcript_foundry.generation.generator import GeneratorSettings, TranscriptGenerator
+from transcript_foundry.quality.discriminator import (
+    Discriminator,
+    DiscriminatorSettings,
+    judge_settings_from_env,
+    resolve_judge_node,
+)
+from transcript_foundry.quality.feedback_loop import FeedbackLoop
+from transcript_foundry.quality.gate import DEFAULT_WEIGHTS
+from transcript_foundry.quality.llm_judge import LLMJudge
+from transcript_foundry.request.lifecycle import shard_number
+from transcript_foundry.request.shard_context import load_shard_context
 
 
 class ScoredTranscriptsConfig(Config):
@@ -115,7 +116,7 @@ def scored_transcripts(
         elif row.state == "generated":
             to_score[row.slot_id] = Transcript.model_validate(record)
 
-    from transcript_assets.phi.scrubber import PhiScrubber  # Presidio loads only when a shard is scored
+    from transcript_foundry.phi.scrubber import PhiScrubber  # Presidio loads only when a shard is scored
 
     scrubber = PhiScrubber()
     discriminator = build_discriminator(config, llm_pool, shard.pack, bounds, shard.spec.quality_threshold)

@@ -15,10 +15,10 @@ from dagster import AssetExecutionContext, Config, MetadataValue, asset
 
 from resources.ledger import Ledger
 from transcript_assets.partitions import shard_partitions
-from transcript_assets.transcript import Transcript
+from transcript_foundry.contract.transcript import Transcript
 
 if TYPE_CHECKING:  # Presidio (and with it torch / transformers) loads only when a shard is scrubbed
-    from transcript_assets.phi.scrubber import PhiScrubber
+    from transcript_foundry.phi.scrubber import PhiScrubber
 
 
 class ScrubMode(StrEnum):
@@ -40,7 +40,7 @@ class ScrubbedTranscriptsConfig(Config):
 
 
 def scrubber_for(config: ScrubbedTranscriptsConfig) -> "PhiScrubber":
-    from transcript_assets.phi.scrubber import PhiScrubber
+    from transcript_foundry.phi.scrubber import PhiScrubber
 
     mode = None if config.mode == ScrubMode.by_domain else config.mode.value
     return PhiScrubber(mode=mode, replacement=config.replacement.value)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """dedup_index and transcript_library: every accepted transcript of every request, duplicates removed.
 
-Four rules, cheapest first (transcript_assets/dedup/, docs/dedup.md): exact (normalised content hash),
+Four rules, cheapest first (transcript_foundry/dedup/, docs/dedup.md): exact (normalised content hash),
 minhash (MinHash LSH on word 3-gram shingles), flow (the speaker/act skeleton plus a content-word guard) and
 semantic (cosine of all-MiniLM-L6-v2 call embeddings). Incremental: only transcripts that passed since the
 last materialization are described, embedded and compared with the stored index (``dedup_index``, under
@@ -14,21 +14,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
+from dagster import AssetExecutionContext, AssetOut, Config, MetadataValue, Output, multi_asset
 
-from resources.ledger import Ledger, SlotRow
-from resources.settings import project_paths
-from transcript_assets.content_hash import content_hash
-from transcript_assets.dedup.call_embeddings import Embedder, call_embedder
-from transcript_assets.dedup.dedup_config import DedupConfig
-from transcript_assets.dedup.dedup_decision import dropped_by_rule
-from transcript_assets.dedup.dedup_index import DedupIndex
-from transcript_assets.dedup.index_store import IndexLayoutChanged, clear_index, load_index, save_rows
+from resources.ledger import Ledger
 from transcript_assets.scored_transcripts import scored_transcripts
-from transcript_assets.transcript import Transcript
+from transcript_foundry.contract.content_hash import content_hash
+from transcript_foundry.contract.transcript import Transcript
+from transcript_foundry.dedup.call_embeddings import Embedder, call_embedder
+from transcript_foundry.dedup.dedup_config import DedupConfig
+from transcript_foundry.dedup.dedup_decision import dropped_by_rule
+from transcript_foundry.dedup.dedup_index import DedupIndex
+from transcript_foundry.dedup.index_store import IndexLayoutChanged, clear_index, load_index, save_rows
+from transcript_foundry.settings.environment import project_paths
+from transcript_foundry.state.ledger import SlotRow
 
 
-class LibraryConfig(DedupConfig):
+class LibraryConfig(Config, DedupConfig):
+    """The asset's run config: the library's dedup settings plus where the index lives."""
+
     index_dir: str | None = None
     """Where the dedup index lives; default ``$TRANSCRIPTS_HOME/store/dedup_index``."""
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from resources.node_telemetry import LiveState
-from resources.settings_model import ActivitySettings
 from sensors.probes.probe_result import ProbeResult
+from transcript_foundry.hardware.node_telemetry import LiveState
+from transcript_foundry.settings.model import ActivitySettings
 
 PROBE = "gpu_processes"
 

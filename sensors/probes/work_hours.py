@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from resources.settings_model import WEEKDAYS, ActivitySettings
 from sensors.probes.probe_result import ProbeResult
+from transcript_foundry.settings.model import WEEKDAYS, ActivitySettings
 
 PROBE = "work_hours"
 

@@ -1,0 +1,68 @@
+"""`transcripts config show|set|unset`: the effective settings, where each value came from, and the DB layer."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from transcript_assets.cli.options import fail
+from transcript_foundry.settings.environment import project_paths
+from transcript_foundry.settings.secret_box import SecretKeyError
+from transcript_foundry.settings.store import SettingsError, SettingsStore
+from transcript_foundry.state.ledger import RequestLedger
+
+
+def _store() -> SettingsStore:
+    return SettingsStore(RequestLedger(url=project_paths().state_url).engine)
+
+
+@click.group("config")
+def config() -> None:
+    """Settings: database > environment (TRANSCRIPTS__SECTION__KEY) > YAML > defaults; see docs/config.md."""
+
+
+@config.command("show")
+@click.option("--json", "as_json", is_flag=True, help="JSON: {key: {value, source}}.")
+@click.option("--host", help="Resolve the per-host profile of this hostname (default: this machine).")
+def show(as_json: bool, host: str | None) -> None:
+    """Print the effective settings and where each value came from (secrets masked)."""
+    try:
+        effective = _store().load(host)
+    except (SettingsError, SecretKeyError) as exc:
+        fail(str(exc))
+        raise
+    report = effective.report()
+    if as_json:
+        click.echo(json.dumps({"hostname": effective.hostname, "settings": report}, indent=2))
+        return
+    click.echo(f"effective settings for host {effective.hostname}:")
+    width = max(len(k) for k in report)
+    for key, item in report.items():
+        click.echo(f"  {key:<{width}}  {json.dumps(item['value']):<24}  {item['source']}")
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value", required=False)
+@click.option("--secret", is_flag=True, help="Store encrypted (Fernet) and show masked; prompts if no VALUE.")
+def set_value(key: str, value: str | None, secret: bool) -> None:
+    """Store KEY = VALUE in the state database (the highest layer); KEY like thermal.cpu_throttle_c or
+    profiles.<hostname>.thermal.cpu_throttle_c. Running sensors pick it up on their next tick."""
+    if value is None:
+        if not secret:
+            fail(f"config set {key}: give a VALUE (or --secret to be prompted for it)")
+        value = click.prompt(f"{key}", hide_input=True, confirmation_prompt=True)
+    try:
+        _store().set(key, value, secret=secret)
+    except (SettingsError, SecretKeyError) as exc:
+        fail(str(exc))
+    click.echo(f"{key} set in the database" + (" (encrypted)" if secret else ""))
+
+
+@config.command("unset")
+@click.argument("key")
+def unset(key: str) -> None:
+    """Remove KEY from the database layer (the environment, YAML or default value applies again)."""
+    removed = _store().unset(key)
+    click.echo(f"{key} removed from the database" if removed else f"{key} was not set in the database")

@@ -1,0 +1,82 @@
+"""What the commands share: the error exit, domain packs and request parsing, export formats, the
+project-local Dagster home, and the --domains-dir option."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from transcript_foundry.contract.job_spec import JobSpec
+from transcript_foundry.domains.domain_pack import (
+    DOMAIN_DIRS_ENV,
+    DomainPack,
+    DomainPackError,
+    load_domain_packs,
+)
+from transcript_foundry.settings.environment import (
+    project_paths,
+)
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def domain_packs(domains_dir: tuple[Path, ...]) -> dict[str, DomainPack]:
+    if domains_dir:
+        existing = os.environ.get(DOMAIN_DIRS_ENV, "")
+        os.environ[DOMAIN_DIRS_ENV] = os.pathsep.join(
+            [p for p in existing.split(os.pathsep) if p] + [str(d.resolve()) for d in domains_dir]
+        )
+    try:
+        return load_domain_packs()
+    except DomainPackError as exc:
+        fail(str(exc))
+        raise  # unreachable
+
+
+def job_spec(request: str, packs: dict[str, DomainPack]) -> JobSpec:
+    from transcript_foundry.request.parser import RequestError, resolve_request
+
+    try:
+        return resolve_request(request, packs)
+    except RequestError as exc:
+        fail(str(exc))
+        raise  # unreachable
+
+
+def export_formats(formats: str, mapping: str | None) -> list[str]:
+    from transcript_foundry.formats.export_formats import ExportError, canonical_format, export_format
+
+    try:
+        names = [canonical_format(f) for f in formats.split(",") if f.strip()]
+        if mapping:
+            export_format("custom_json", mapping)  # a bad mapping fails now, before any generation
+    except ExportError as exc:
+        fail(f"--formats/--mapping: {exc}")
+        raise
+    if not names:
+        fail("--formats: name at least one of contact_lens, ccai, rasa, custom")
+    return list(dict.fromkeys(names))
+
+
+def prepare_dagster_home() -> Path:
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(project_paths().dagster_home))).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return home
+
+
+domains_option = click.option(
+    "--domains-dir",
+    "domains_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    multiple=True,
+    help=f"Folder of custom domain packs (<name>.yaml); adds to {DOMAIN_DIRS_ENV}.",
+)

@@ -1,0 +1,395 @@
+"""Dispatch: units of work run concurrently across the pool's nodes, each item ending exactly once.
+
+An asyncio loop owns all decisions; the (blocking) LLM calls run in worker threads. Whenever a node has
+room under its adaptive concurrency limit, the loop ranks the nodes (transcript_foundry/pool/scoring.py), picks one by
+power-of-two-choices among those with room, and asks the ``WorkSource`` for a unit for that node (one
+conversation pinned to it for its whole length, or a JSON batch sized for it). Then:
+
+- success: the circuit breaker hears it; each item is done, or failed on content (a degenerate turn, a
+  malformed conversation) and retried while it has attempts left;
+- a failed call (``LLMCallError``): the circuit breaker and, for 429 / 503 / timeouts, the concurrency
+  limit hear it; ``Retry-After`` cools the node down; each item is retried on another eligible node at
+  once, or, when every eligible node has had it, after a backoff of base x 1, 2, 4, 8 s plus jitter (never
+  shorter than the Retry-After); every retry after a failure must fit the retry budget, else the item
+  fails with the reason (a 429 / 503 with Retry-After is a deferral the server paces: it spends no
+  budget and does not count against the circuit breaker);
+- every attempt is aggregated into per-node performance windows, handed to ``on_sample``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from transcript_foundry.llm.backend import LLMBackend, LLMCallError
+from transcript_foundry.pool.node_choice import RankedNode, StepRequirements
+from transcript_foundry.pool.node_runtime import NodeRuntime
+from transcript_foundry.pool.observed_backend import ObservedBackend
+from transcript_foundry.pool.performance_window import PerformanceSample
+from transcript_foundry.pool.retry_budget import RetryBudget, RetryBudgetSettings
+from transcript_foundry.pool.scoring import (
+    ANY_STEP,
+    ScoringWeights,
+    ThermalLimits,
+    choose,
+    fleet_scale,
+    score_node,
+)
+
+
+class Fleet(Protocol):
+    """What the dispatcher reads of the fleet (``transcript_foundry.pool.fleet.NodeFleet`` is the real one)."""
+
+    seed: int | None
+    refresh_interval_s: float
+    no_node_wait_s: float
+    backoff_base_s: float
+    backoff_max_s: float
+    performance_window_s: float
+
+    @property
+    def retry_budget_settings(self) -> RetryBudgetSettings: ...
+    @property
+    def thermal_limits(self) -> ThermalLimits: ...
+    @property
+    def weights(self) -> ScoringWeights: ...
+    def runtimes(self, refresh: bool = False) -> list[NodeRuntime]: ...
+    def refresh(self, *, force: bool = False, probe_servers: bool = False) -> None: ...
+    def backend(self, node_id: str) -> LLMBackend: ...
+    def rank_nodes(
+        self, requirements: StepRequirements = ANY_STEP, *, refresh: bool = True
+    ) -> list[RankedNode]: ...
+
+
+MAX_WORKER_THREADS = 64
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class WorkItem:
+    """One thing that must end in exactly one outcome (a conversation slot, a request)."""
+
+    key: str
+    payload: Any
+    attempts: int = 0
+    node_failures: int = 0
+    tried: set[str] = field(default_factory=set)
+    not_before: float = 0.0
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What a unit did for one of its items: ``value`` on success, else the ``failure`` reason."""
+
+    value: Any = None
+    failure: str | None = None
+
+
+class WorkSource(Protocol):
+    def take(self, node: NodeRuntime, ready: list[WorkItem]) -> list[WorkItem]:
+        """The items (at least one, or none) to send to ``node`` now, chosen from ``ready``."""
+
+    def run(self, backend: LLMBackend, node: NodeRuntime, items: list[WorkItem]) -> list[ItemResult]:
+        """Run one unit on the node (in a worker thread); one result per item, in order. A failed call
+        raises LLMCallError for the whole unit."""
+
+    def on_success(self, item: WorkItem, node_id: str, value: Any) -> None: ...
+
+    def on_failure(self, item: WorkItem, node_id: str, reason: str, final: bool) -> None: ...
+
+
+@dataclass
+class DispatchStats:
+    units_by_node: Counter[str] = field(default_factory=Counter)
+    items_done: int = 0
+    items_failed: int = 0
+    node_failures: int = 0
+    content_failures: int = 0
+    retries_rerouted: int = 0
+    retries_backed_off: int = 0
+    retries_refused: int = 0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        pool: Fleet,
+        *,
+        max_attempts: int = 3,
+        requirements: StepRequirements = ANY_STEP,
+        on_sample: Callable[[PerformanceSample], None] | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        self.pool = pool
+        self.max_attempts = max_attempts
+        self.requirements = requirements
+        self.on_sample = on_sample
+        self.rng = rng or random.Random(pool.seed)
+        self.clock = clock
+        self.budget = RetryBudget(pool.retry_budget_settings, clock=clock)
+        self.stats = DispatchStats()
+        self._unexpected: BaseException | None = None
+
+    # ---- entry points ---------------------------------------------------------------------------------
+    def run_sync(self, source: WorkSource, items: list[WorkItem]) -> DispatchStats:
+        return asyncio.run(self.run(source, items))
+
+    async def run(self, source: WorkSource, items: list[WorkItem]) -> DispatchStats:
+        """Run every item to exactly one final outcome (reported to ``source``)."""
+        loop = asyncio.get_running_loop()
+        workers = min(
+            MAX_WORKER_THREADS, max(1, sum(r.spec.concurrency_bounds[1] for r in self.pool.runtimes()))
+        )
+        pending = list(items)
+        for _ in pending:
+            self.budget.record_request()
+        running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]] = {}
+        starved_since: float | None = None
+        refreshing: Future[None] | None = None
+        # Read the servers' signals before the first call (slots seed the limits; the model list is only
+        # asked for while a server is idle), then on the refresh thread every refresh_interval_s.
+        await loop.run_in_executor(None, self._first_refresh)
+        last_refresh = self.clock()
+        with (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="pool-refresh") as refresher,
+        ):
+            while pending or running:
+                now = self.clock()
+                if refreshing is None and now - last_refresh >= self.pool.refresh_interval_s:
+                    refreshing = refresher.submit(self.pool.refresh, force=True, probe_servers=True)
+                    last_refresh = now
+                if refreshing is not None and refreshing.done():
+                    self._refresh_done(refreshing)
+                    refreshing = None
+                started = self._start_ready(source, pending, running, loop, executor)
+                self._flush_samples(force=False)
+                if not running and pending and not started:
+                    starved_since = self._check_starved(source, pending, starved_since)
+                else:
+                    starved_since = None
+                timeout = self._next_wake(pending)
+                if running:
+                    done, _ = await asyncio.wait(
+                        list(running), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for future in done:
+                        node, unit = running.pop(future)
+                        self._settle(source, node, unit, future, pending)
+                else:
+                    await asyncio.sleep(timeout)
+            if refreshing is not None:
+                refreshing.exception()  # wait for it; its outcome no longer matters
+        self._flush_samples(force=True)
+        if self._unexpected is not None:
+            raise self._unexpected
+        return self.stats
+
+    def _first_refresh(self) -> None:
+        try:
+            self.pool.refresh(force=True, probe_servers=True)
+        except Exception as exc:  # same policy as every later refresh: keep the last known state
+            log.warning("node pool refresh failed, routing on the last known state: %s", exc)
+
+    def _refresh_done(self, refreshing: Future[None]) -> None:
+        """A failed re-read (state DB unreachable, nodes.yaml broken mid-run) keeps the last known state:
+        work in flight must still end in its outcomes. It is logged, once per failure."""
+        error = refreshing.exception()
+        if error is not None:
+            log.warning("node pool refresh failed, routing on the last known state: %s", error)
+
+    # ---- scheduling -----------------------------------------------------------------------------------
+    def _next_wake(self, pending: list[WorkItem]) -> float:
+        now = self.clock()
+        waits = [i.not_before - now for i in pending if i.not_before > now]
+        soonest = min(waits) if waits else self.pool.refresh_interval_s
+        return min(max(0.005, soonest), self.pool.refresh_interval_s, 0.25)
+
+    def _start_ready(
+        self,
+        source: WorkSource,
+        pending: list[WorkItem],
+        running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]],
+        loop: asyncio.AbstractEventLoop,
+        executor: ThreadPoolExecutor,
+    ) -> int:
+        """Start units on nodes with room until the ready work or the room runs out. The fleet is scored
+        once per pass; after each start only the chosen node is scored again (its queue grew)."""
+        now = self.clock()
+        ready = [i for i in pending if i.not_before <= now]
+        if not ready:
+            return 0
+        limits, weights = self.pool.thermal_limits, self.pool.weights
+        runtimes = {r.node_id: r for r in self.pool.runtimes()}
+        snapshots = [r.snapshot(limits) for r in runtimes.values()]
+        scale = fleet_scale(snapshots)
+        ranked = [score_node(s, scale, self.requirements, weights, limits) for s in snapshots]
+        eligible = {r.node_id for r in ranked if r.eligible}
+        open_nodes = [r for r in ranked if r.eligible and runtimes[r.node_id].has_capacity(limits)]
+        started = 0
+        while ready and open_nodes:
+            pick = choose(open_nodes, self.rng)
+            assert pick is not None
+            open_nodes.remove(pick)
+            node = runtimes[pick.node_id]
+            candidates = [i for i in ready if node.node_id not in i.tried or eligible <= i.tried]
+            if not candidates or not node.circuit.try_acquire():
+                continue
+            unit = source.take(node, candidates)
+            if not unit:
+                node.circuit.release_probe()
+                continue
+            unit_ids = {id(i) for i in unit}
+            pending[:] = [i for i in pending if id(i) not in unit_ids]
+            ready = [i for i in ready if id(i) not in unit_ids]
+            for item in unit:
+                item.attempts += 1
+            node.started()
+            self.stats.units_by_node[node.node_id] += 1
+            future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
+            running[future] = (node, unit)
+            started += 1
+            if node.has_capacity(limits):  # still room: back in the draw with its new queue score
+                rescored = score_node(node.snapshot(limits), scale, self.requirements, weights, limits)
+                if rescored.eligible:
+                    open_nodes.append(rescored)
+        return started
+
+    def _run_unit(self, source: WorkSource, node: NodeRuntime, unit: list[WorkItem]) -> list[ItemResult]:
+        backend = ObservedBackend(self.pool.backend(node.node_id), node)
+        return source.run(backend, node, unit)
+
+    def _check_starved(
+        self, source: WorkSource, pending: list[WorkItem], since: float | None
+    ) -> float | None:
+        """Ready work, nothing running, no node takes it: wait up to no_node_wait_s, then fail it."""
+        now = self.clock()
+        if not any(i.not_before <= now for i in pending):
+            return None
+        if since is None:
+            return now
+        if now - since < self.pool.no_node_wait_s:
+            return since
+        ranked = self.pool.rank_nodes(self.requirements, refresh=False)
+        why = "; ".join(f"{r.node_id}: {r.excluded_because or 'no room'}" for r in ranked) or "no nodes"
+        reason = f"no eligible node for {self.pool.no_node_wait_s:g} s ({why})"
+        for item in [i for i in pending if i.not_before <= now]:
+            pending.remove(item)
+            self.stats.items_failed += 1
+            source.on_failure(item, "-", reason, True)
+        return None
+
+    # ---- outcomes -------------------------------------------------------------------------------------
+    def _settle(
+        self,
+        source: WorkSource,
+        node: NodeRuntime,
+        unit: list[WorkItem],
+        future: asyncio.Future[list[ItemResult]],
+        pending: list[WorkItem],
+    ) -> None:
+        node.finished()
+        try:
+            results = future.result()
+        except LLMCallError as exc:
+            self._call_failed(source, node, unit, exc, pending)
+            return
+        except Exception as exc:  # a bug, not a node failure: every item still gets its outcome, then raise
+            node.circuit.release_probe()
+            self._unexpected = self._unexpected or exc
+            for item in unit:
+                self.stats.items_failed += 1
+                source.on_failure(item, node.node_id, f"internal error: {type(exc).__name__}: {exc}", True)
+            return
+        node.circuit.record_success()
+        if len(results) != len(unit):
+            raise RuntimeError(f"work source returned {len(results)} results for {len(unit)} items")
+        for item, result in zip(unit, results, strict=True):
+            if result.failure is None:
+                self.stats.items_done += 1
+                source.on_success(item, node.node_id, result.value)
+                continue
+            self.stats.content_failures += 1
+            final = item.attempts >= self.max_attempts
+            if final:
+                self.stats.items_failed += 1
+            source.on_failure(item, node.node_id, result.failure, final)
+            if not final:
+                item.not_before = self.clock()
+                pending.insert(0, item)  # it waited already: ahead of the fresh backlog
+
+    def _call_failed(
+        self,
+        source: WorkSource,
+        node: NodeRuntime,
+        unit: list[WorkItem],
+        exc: LLMCallError,
+        pending: list[WorkItem],
+    ) -> None:
+        self.stats.node_failures += 1
+        # A 429 / 503 with Retry-After is a deferral paced by the server (the node cools down for that
+        # long), not a failure: it neither opens the circuit nor spends the retry budget.
+        deferral = exc.overload and exc.retry_after is not None
+        if deferral:
+            node.circuit.release_probe()
+        elif exc.retryable:
+            node.circuit.record_failure(str(exc))
+        else:
+            node.circuit.record_success()  # it answered; it refused this request (e.g. HTTP 400)
+        if exc.overload:
+            node.concurrency.overload(f"HTTP {exc.status}" if exc.status else "timeout")
+        if exc.retry_after:
+            node.cool_down(exc.retry_after, f"Retry-After {exc.retry_after:g} s with HTTP {exc.status}")
+        for item in unit:
+            item.tried.add(node.node_id)
+            item.node_failures += 1
+            reason = f"LLM call failed: {exc}"
+            final = item.attempts >= self.max_attempts
+            if not final and not deferral and not self.budget.try_spend():
+                final = True
+                self.stats.retries_refused += 1
+                reason += (
+                    f"; not retried: retry budget exhausted ({self.budget.allowance()} retries per "
+                    f"{self.budget.settings.window_s:g} s, {self.budget.settings.ratio:.0%} of requests)"
+                )
+            if final:
+                self.stats.items_failed += 1
+            source.on_failure(item, node.node_id, reason, final)
+            if not final:
+                self._schedule_retry(item, exc.retry_after)
+                pending.insert(0, item)  # it waited already: ahead of the fresh backlog
+
+    def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> None:
+        ranked = self.pool.rank_nodes(self.requirements, refresh=False)
+        untried = [r for r in ranked if r.eligible and r.node_id not in item.tried]
+        now = self.clock()
+        if untried:
+            self.stats.retries_rerouted += 1
+            item.not_before = now
+            return
+        self.stats.retries_backed_off += 1
+        base = self.pool.backoff_base_s
+        delay = min(self.pool.backoff_max_s, base * 2 ** (item.node_failures - 1))
+        delay += self.rng.uniform(0, base / 2)
+        item.not_before = now + max(delay, retry_after or 0.0)
+
+    def _flush_samples(self, *, force: bool) -> None:
+        if self.on_sample is None:
+            return
+        limits = self.pool.thermal_limits
+        for node in self.pool.runtimes():
+            if force or node.window.due(self.pool.performance_window_s):
+                waiting = node.signals.backend_waiting if node.signals else 0
+                sample = node.window.close(node.limit(limits), node.in_flight + waiting)
+                if sample is not None:
+                    self.on_sample(sample)

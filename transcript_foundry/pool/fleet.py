@@ -1,0 +1,334 @@
+"""NodeFleet: every LLM node the project knows, scored, and work dispatched to them (``resources.node_pool.
+NodePool`` is the same class as a Dagster resource).
+
+Nodes come from (1) a nodes.yaml file (``TRANSCRIPTS_NODES_FILE``, docs/nodes.md) or an OpenAI-compatible
+server named in the environment, (2) node agents that registered in the state DB (``state_url``) and
+heartbeat there: a stale heartbeat takes a node out of rotation, and (3) the local machine itself (the
+embedded llama.cpp model in-process) when nothing else is configured. ``TRANSCRIPTS_PINNED_NODE``
+restricts the pool to one node (the node-routing executor sets it for a step it pinned).
+
+``rank_nodes`` scores the nodes (transcript_foundry/pool/scoring.py) from their profile, live state, NodeControls
+(paused / throttled by the sensors), circuit breakers, in-flight counts and the servers' own queue signals.
+``dispatcher`` hands out a Dispatcher (transcript_foundry/pool/dispatch.py) that runs units of work across the nodes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, PrivateAttr
+from sqlalchemy import Engine
+
+from transcript_foundry.hardware.node_telemetry import HardwareProfile, LiveState
+from transcript_foundry.llm.backend import LLMBackend
+from transcript_foundry.pool.circuit import CircuitBreaker, CircuitSettings
+from transcript_foundry.pool.concurrency import AdaptiveConcurrency, ConcurrencySettings
+from transcript_foundry.pool.dispatch import Dispatcher
+from transcript_foundry.pool.node_choice import PINNED_NODE_ENV, RankedNode, StepRequirements
+from transcript_foundry.pool.node_controls import NodeControls
+from transcript_foundry.pool.node_registry import NodeRegistry
+from transcript_foundry.pool.node_runtime import NodeRuntime
+from transcript_foundry.pool.node_spec import NodeConfigError, NodeSpec, load_nodes_file
+from transcript_foundry.pool.retry_budget import RetryBudgetSettings
+from transcript_foundry.pool.scoring import ANY_STEP, ScoringWeights, ThermalLimits, rank
+from transcript_foundry.pool.server_signals import ServerProbe
+
+LOCAL_SOURCES = ("local", "config-local")  # in-process nodes: the local machine's probes describe them
+
+
+def build_backend(spec: NodeSpec) -> LLMBackend:
+    if spec.backend == "llama_cpp":
+        from transcript_foundry.llm.llama_cpp_backend import LlamaCppBackend
+
+        return LlamaCppBackend(spec)
+    from transcript_foundry.llm.openai_backend import OpenAICompatibleBackend
+
+    return OpenAICompatibleBackend(spec)
+
+
+class NodeFleet(BaseModel):
+    """The LLM nodes generation may use, scored and dispatched to."""
+
+    nodes_file: str | None = None
+    model_path: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    api_key_env: str | None = None
+    n_threads: int | None = None
+    sequences: int | None = None  # the local node's sequences decoded together (None: 4)
+    context_window: int = 4096
+    state_url: str | None = None
+    """State DB with the node registry and controls (agents' heartbeats, sensors' pause / throttle)."""
+    heartbeat_max_age_s: float = 30.0
+    weight_thermal: float = 0.4
+    weight_queue: float = 0.3
+    weight_capability: float = 0.2
+    weight_history: float = 0.1
+    refresh_interval_s: float = 2.0
+    """How often registry, controls, local probes and server signals are re-read while dispatching."""
+    backoff_base_s: float = 1.0
+    """Backoff when no other node can take a retry: base x 1, 2, 4, 8 (+ jitter)."""
+    backoff_max_s: float = 8.0
+    retry_budget_ratio: float = 0.2
+    retry_budget_window_s: float = 10.0
+    circuit_failure_threshold: int = 5
+    circuit_open_s: float = 15.0
+    concurrency_window_calls: int = 10
+    performance_window_s: float = 10.0
+    no_node_wait_s: float = 30.0
+    """How long work waits for an eligible node before its slots fail with the reason."""
+    seed: int | None = None
+
+    _runtimes: dict[str, NodeRuntime] = PrivateAttr(default_factory=dict)
+    _backends: dict[str, LLMBackend] = PrivateAttr(default_factory=dict)
+    _engine: Engine | None = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.RLock)
+    _rng: random.Random = PrivateAttr(default_factory=random.Random)
+    _local_profile: HardwareProfile | None = PrivateAttr(default=None)
+    _refreshed_at: float = PrivateAttr(default=0.0)
+    _http: httpx.Client | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_env(cls, state_url: str | None = None, **overrides: Any) -> NodeFleet:
+        """The pool as the environment configures it (what Definitions and the CLI use)."""
+        from transcript_foundry.settings.environment import (
+            MODEL_PATH_ENV,
+            NODES_FILE_ENV,
+            OPENAI_BASE_URL_ENV,
+            OPENAI_MODEL_ENV,
+            local_sequences,
+        )
+
+        config: dict[str, Any] = {
+            "nodes_file": os.environ.get(NODES_FILE_ENV) or None,
+            "model_path": os.environ.get(MODEL_PATH_ENV) or None,
+            "openai_base_url": os.environ.get(OPENAI_BASE_URL_ENV) or None,
+            "openai_model": os.environ.get(OPENAI_MODEL_ENV) or None,
+            "sequences": local_sequences(),
+            "api_key_env": "OPENAI_API_KEY" if os.environ.get("OPENAI_API_KEY") else None,
+            "state_url": state_url,
+        }
+        return cls(**{**config, **overrides})
+
+    # ---- configuration --------------------------------------------------------------------------------
+    @property
+    def weights(self) -> ScoringWeights:
+        return ScoringWeights(
+            self.weight_thermal, self.weight_queue, self.weight_capability, self.weight_history
+        )
+
+    @property
+    def thermal_limits(self) -> ThermalLimits:
+        return ThermalLimits()
+
+    @property
+    def retry_budget_settings(self) -> RetryBudgetSettings:
+        return RetryBudgetSettings(ratio=self.retry_budget_ratio, window_s=self.retry_budget_window_s)
+
+    def engine(self) -> Engine | None:
+        if self.state_url is None:
+            return None
+        if self._engine is None:
+            from transcript_foundry.state.state_db import open_state_db
+
+            self._engine = open_state_db(self.state_url)
+        return self._engine
+
+    def registry(self) -> NodeRegistry | None:
+        engine = self.engine()
+        return NodeRegistry(engine) if engine is not None else None
+
+    def controls(self) -> NodeControls | None:
+        engine = self.engine()
+        return NodeControls(engine) if engine is not None else None
+
+    def _configured_specs(self) -> list[tuple[NodeSpec, str]]:
+        """(spec, source) of nodes.yaml or the OpenAI environment; empty when neither is set."""
+        if self.nodes_file:
+            return [
+                (s, "config-local" if s.backend == "llama_cpp" else "config")
+                for s in load_nodes_file(Path(self.nodes_file))
+            ]
+        if self.openai_base_url or self.openai_model:
+            spec = NodeSpec(
+                id="openai",
+                backend="openai_compatible",
+                url=self.openai_base_url,
+                model=self.openai_model,
+                api_key_env=self.api_key_env,
+                context_window=self.context_window,
+            )
+            return [(spec, "config")]
+        return []
+
+    def _local_spec(self) -> NodeSpec:
+        return NodeSpec(
+            id="local",
+            backend="llama_cpp",
+            model_path=self.model_path,
+            n_threads=self.n_threads,
+            context_window=self.context_window,
+            max_concurrency=self.sequences,
+        )
+
+    def node_specs(self) -> list[NodeSpec]:
+        """Every known node's spec (configured, then registered); only the pinned one when pinned."""
+        return [r.spec for r in self.runtimes(refresh=True)]
+
+    # ---- state ----------------------------------------------------------------------------------------
+    def runtimes(self, refresh: bool = False) -> list[NodeRuntime]:
+        if refresh or not self._runtimes:
+            self.refresh(force=True)
+        with self._lock:
+            return list(self._runtimes.values())
+
+    def runtime(self, node_id: str) -> NodeRuntime:
+        with self._lock:
+            if node_id not in self._runtimes:
+                self.refresh(force=True)
+            return self._runtimes[node_id]
+
+    def _new_runtime(self, spec: NodeSpec, source: str) -> NodeRuntime:
+        low, high = spec.concurrency_bounds
+        controls = self.controls()
+
+        def on_change(before: str, after: str, reason: str, node_id: str = spec.id) -> None:
+            if controls is not None:
+                controls.record_event(
+                    node_id,
+                    source="circuit",
+                    from_state=f"circuit_{before}",
+                    to_state=f"circuit_{after}",
+                    reason=reason,
+                )
+
+        return NodeRuntime(
+            spec=spec,
+            source=source,
+            circuit=CircuitBreaker(
+                CircuitSettings(failure_threshold=self.circuit_failure_threshold, open_s=self.circuit_open_s),
+                on_change=on_change,
+            ),
+            concurrency=AdaptiveConcurrency(
+                low, high, ConcurrencySettings(window_calls=self.concurrency_window_calls)
+            ),
+        )
+
+    def refresh(self, *, force: bool = False, probe_servers: bool = False) -> None:
+        """Re-read the node list, registry heartbeats, controls and the local machine's live state."""
+        now = time.monotonic()
+        if not force and now - self._refreshed_at < self.refresh_interval_s:
+            return
+        with self._lock:
+            self._refreshed_at = now
+            found: dict[str, tuple[NodeSpec, str]] = {s.id: (s, src) for s, src in self._configured_specs()}
+            registry = self.registry()
+            registered = {n.spec.id: n for n in registry.all()} if registry is not None else {}
+            for node_id, node in registered.items():
+                if node_id not in found:
+                    found[node_id] = (node.spec, node.source)
+            if not found:
+                spec = self._local_spec()
+                found[spec.id] = (spec, "local")
+            pinned = os.environ.get(PINNED_NODE_ENV)
+            if pinned:
+                if pinned not in found:
+                    known = ", ".join(found)
+                    raise NodeConfigError(
+                        f"{PINNED_NODE_ENV}={pinned!r} names no configured node (known: {known}); "
+                        "unset it or name one"
+                    )
+                found = {pinned: found[pinned]}
+            for node_id in list(self._runtimes):
+                if node_id not in found:
+                    del self._runtimes[node_id]
+            for node_id, (spec, source) in found.items():
+                current = self._runtimes.get(node_id)
+                if current is None or current.spec != spec:
+                    if current is not None and node_id in self._backends:
+                        self._backends.pop(node_id).close()
+                    self._runtimes[node_id] = self._new_runtime(spec, source)
+            control_rows = self.controls().all() if self.state_url else {}
+            local_live = None
+            if any(src in LOCAL_SOURCES for _, src in found.values()):
+                from transcript_foundry.hardware.profile import probe_live, probe_profile
+
+                if self._local_profile is None:
+                    self._local_profile = probe_profile()
+                local_live = probe_live(cpu_sample_s=0.0)
+            for node_id, runtime in self._runtimes.items():
+                runtime.control = control_rows.get(node_id)
+                node = registered.get(node_id)
+                if node is not None:
+                    runtime.profile, runtime.live = node.profile, node.live
+                    runtime.heartbeat_age_s = node.heartbeat_age_s
+                    runtime.stale_reason = (
+                        f"heartbeat stale: {node.heartbeat_age_s:.0f} s old > {self.heartbeat_max_age_s:.0f} s"
+                        if node.stale(self.heartbeat_max_age_s)
+                        else None
+                    )
+                elif runtime.source in LOCAL_SOURCES:
+                    runtime.profile, runtime.live = self._local_profile, local_live
+        if probe_servers:
+            self.probe_servers()
+
+    def probe_servers(self) -> None:
+        """Read each HTTP node's /metrics, /slots and /v1/models (short timeouts; absent ones give None)."""
+        if self._http is None:
+            self._http = httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5), trust_env=False)
+        for runtime in self.runtimes():
+            if (
+                runtime.spec.backend == "openai_compatible"
+                and runtime.spec.server_signals
+                and runtime.spec.url
+            ):
+                if runtime.probe is None:
+                    runtime.probe = ServerProbe(runtime.spec.url)
+                runtime.signals = runtime.probe.fetch(self._http, idle=runtime.in_flight == 0)
+                if runtime.signals.slots_total:
+                    runtime.concurrency.hint_capacity(runtime.signals.slots_total)
+
+    def set_live(self, node_id: str, live: LiveState) -> None:
+        """Inject a node's live state (a probe of one's own, or a test)."""
+        self.runtime(node_id).live = live
+
+    # ---- routing --------------------------------------------------------------------------------------
+    def rank_nodes(
+        self, requirements: StepRequirements = ANY_STEP, *, refresh: bool = True
+    ) -> list[RankedNode]:
+        """Every known node, eligible ones best first with their score components, then the excluded ones
+        with the reason (paused, circuit open, stale heartbeat, model not loaded, context too small ...).
+        ``refresh`` re-reads registry and controls when the last read is older than refresh_interval_s."""
+        if refresh:
+            self.refresh()
+        limits = self.thermal_limits
+        return rank([r.snapshot(limits) for r in self.runtimes()], requirements, self.weights, limits)
+
+    def backend(self, node_id: str) -> LLMBackend:
+        with self._lock:
+            if node_id not in self._backends:
+                self._backends[node_id] = build_backend(self.runtime(node_id).spec)
+            return self._backends[node_id]
+
+    def candidates(self, requirements: StepRequirements = ANY_STEP) -> list[LLMBackend]:
+        """Backends of the eligible nodes, best first."""
+        return [self.backend(r.node_id) for r in self.rank_nodes(requirements) if r.eligible]
+
+    def dispatcher(self, **kwargs: Any) -> Dispatcher:
+        """A Dispatcher over this pool (see transcript_foundry/pool/dispatch.py for its keyword arguments)."""
+        return Dispatcher(self, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            for backend in self._backends.values():
+                backend.close()
+            self._backends.clear()
+        if self._http is not None:
+            self._http.close()
+            self._http = None

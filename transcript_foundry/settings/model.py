@@ -1,0 +1,172 @@
+"""The typed settings: one pydantic model per section of ``transcript_foundry/settings/defaults.yaml``.
+
+The models hold no defaults of their own: every default lives in the shipped YAML file, so there is one
+place to read them. Unknown keys are errors (a misspelt key would otherwise be ignored silently).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WORK_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _split_list(value: Any) -> Any:
+    """``"a, b"`` (an environment variable or a CLI value) reads as ``["a", "b"]``."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class ThermalSettings(_Section):
+    cpu_throttle_c: float = Field(gt=0, lt=150)
+    gpu_throttle_c: float = Field(gt=0, lt=150)
+    cpu_critical_c: float = Field(gt=0, lt=150)
+    gpu_critical_c: float = Field(gt=0, lt=150)
+    recover_below_c: float = Field(gt=0, lt=150)
+    throttle_factor: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThermalSettings:
+        if not self.recover_below_c < min(self.cpu_throttle_c, self.gpu_throttle_c):
+            raise ValueError(
+                f"recover_below_c ({self.recover_below_c}) must be below cpu_throttle_c ({self.cpu_throttle_c}) "
+                f"and gpu_throttle_c ({self.gpu_throttle_c}), or a node would flap between states"
+            )
+        for kind in ("cpu", "gpu"):
+            throttle, critical = getattr(self, f"{kind}_throttle_c"), getattr(self, f"{kind}_critical_c")
+            if critical < throttle:
+                raise ValueError(
+                    f"{kind}_critical_c ({critical}) must be at least {kind}_throttle_c ({throttle})"
+                )
+        return self
+
+
+class ActivitySettings(_Section):
+    gaming_gpu_util_pct: float = Field(gt=0, le=100)
+    gaming_gpu_memory_mb: int = Field(ge=0)
+    work_hours: str
+    work_days: list[str]
+    work_hours_factor: float = Field(gt=0, le=1)
+    idle_after_s: float = Field(gt=0)
+    idle_load_per_cpu: float = Field(gt=0)
+    idle_extra_shards: int = Field(ge=0, le=100)
+    presence_suspends: bool
+
+    _split = field_validator("work_days", mode="before")(_split_list)
+
+    @field_validator("work_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        if value.strip() and not _WORK_HOURS.match(value):
+            raise ValueError('expected "HH:MM-HH:MM" in local time, e.g. "09:00-17:00", or "" for none')
+        if value.strip():
+            a, b, c, d = (int(x) for x in _WORK_HOURS.match(value).groups())  # type: ignore[union-attr]
+            if a > 23 or c > 23 or b > 59 or d > 59:
+                raise ValueError(f'{value!r} is not a time range of a day; e.g. "09:00-17:00"')
+        return value.strip()
+
+    @field_validator("work_days")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        days = [d.lower()[:3] for d in value]
+        bad = [d for d, short in zip(value, days, strict=True) if short not in WEEKDAYS]
+        if bad:
+            raise ValueError(f"unknown weekday(s) {bad}; use {', '.join(WEEKDAYS)}")
+        return days
+
+    def work_window(self) -> tuple[time, time] | None:
+        match = _WORK_HOURS.match(self.work_hours) if self.work_hours else None
+        if not match:
+            return None
+        a, b, c, d = (int(x) for x in match.groups())
+        return time(a, b), time(c, d)
+
+
+class IntakeSettings(_Section):
+    inbox: str
+    max_runs_per_tick: int = Field(ge=1, le=1000)
+    runs_per_node: int = Field(ge=1, le=100)
+    max_shard_attempts: int = Field(ge=1, le=20)
+    shard_size: int = Field(ge=1, le=10_000)
+    budget_factor: float = Field(ge=1)
+
+
+class QualitySettings(_Section):
+    minimum_score: float = Field(ge=0, le=1)
+
+
+class DedupSettings(_Section):
+    duplicate_threshold: float = Field(gt=0, le=1)
+
+
+class ScoringSettings(_Section):
+    thermal: float = Field(ge=0)
+    queue: float = Field(ge=0)
+    capability: float = Field(ge=0)
+    history: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _positive(self) -> ScoringSettings:
+        if self.thermal + self.queue + self.capability + self.history <= 0:
+            raise ValueError("at least one scoring weight must be above 0")
+        return self
+
+
+class AlertingSettings(_Section):
+    slack_webhook_url: str
+    email_to: list[str]
+    email_from: str
+    smtp_host: str
+    smtp_port: int = Field(ge=1, le=65535)
+    smtp_username: str
+    smtp_password: str
+    smtp_starttls: bool
+    cooldown_s: float = Field(ge=0)
+    webserver_base_url: str
+
+    _split = field_validator("email_to", mode="before")(_split_list)
+
+    @field_validator("slack_webhook_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL of a Slack incoming webhook, or empty for none")
+        return value
+
+
+class Settings(_Section):
+    thermal: ThermalSettings
+    activity: ActivitySettings
+    intake: IntakeSettings
+    quality: QualitySettings
+    dedup: DedupSettings
+    scoring: ScoringSettings
+    alerting: AlertingSettings
+
+
+# Values never printed in full, wherever they come from.
+SECRET_KEYS: frozenset[str] = frozenset({"alerting.slack_webhook_url", "alerting.smtp_password"})
+
+
+def leaf_annotation(key: str) -> Any:
+    """The declared type of a dotted key (``thermal.cpu_throttle_c`` -> float); KeyError when unknown."""
+    section, _, name = key.partition(".")
+    section_model = Settings.model_fields[section].annotation
+    return section_model.model_fields[name].annotation  # type: ignore[union-attr]
+
+
+def known_keys() -> list[str]:
+    keys = []
+    for section, field in Settings.model_fields.items():
+        keys.extend(f"{section}.{name}" for name in field.annotation.model_fields)  # type: ignore[union-attr]
+    return keys
