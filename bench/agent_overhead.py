@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
 
-    from agent_harness import GatedUpstream, bearer, proxy_config, running_agent
+    from tests.support.agent_harness import GatedUpstream, bearer, proxy_config, running_agent
 
     print(
         f"machine: {platform.machine()} · {os.cpu_count()} CPUs · {platform.python_version()} · load {os.getloadavg()[0]:.1f}"

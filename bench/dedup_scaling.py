@@ -4,7 +4,7 @@ of adding 1k transcripts to a 100k library as a ratio of the full run.
     .venv/bin/python bench/dedup_scaling.py [--sizes 10000,100000] [--increment 1000] [--embed-sample 192]
         [--semantic-max 10000] [--json OUT.json]
 
-Calls are built from the domain packs' exemplars (tests/dedup_corpus.py: turns mixed across a domain's
+Calls are built from the domain packs' exemplars (tests/support/dedup_corpus.py: turns mixed across a domain's
 exemplars, a third of the words replaced) with 10 % planted duplicates (exact copies, 5 % and 10 % word
 edits) of earlier calls; each run reports how many planted duplicates it caught and how many distinct calls
 it dropped. Each rule runs one-shot over the calls in batches of 1024 (what ``transcripts dedup`` does).
@@ -49,7 +49,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
-from tests.dedup_corpus import exemplar_records, synthetic_calls  # noqa: E402
+from tests.support.dedup_corpus import exemplar_records, synthetic_calls  # noqa: E402
 from transcript_foundry.dedup.dedup_config import DedupConfig  # noqa: E402
 from transcript_foundry.dedup.dedup_decision import DedupDecision  # noqa: E402
 from transcript_foundry.dedup.dedup_index import DedupIndex  # noqa: E402

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/dedup_thresholds.py [--seeds 5] [--no-semantic]
 
-On the domain packs' exemplars (tests/dedup_corpus.py), prints for each shingle type the exact Jaccard of
+On the domain packs' exemplars (tests/support/dedup_corpus.py), prints for each shingle type the exact Jaccard of
 word-edited copies (5 %, 10 %, 20 %), paraphrases and structural clones against their original, and of
 distinct calls (same scenario; same domain), as min / median / max; then the content-word Jaccard the flow
 rule's guard uses, and (unless --no-semantic) the cosine of the call embeddings.
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.dedup_corpus import (  # noqa: E402
+from tests.support.dedup_corpus import (  # noqa: E402
     exemplar_records,
     paraphrase,
     same_scenario_pairs,

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/pool_efficiency.py [--requests 400] [--tokens 64]
 
-Nine OpenAI-compatible nodes on 127.0.0.1 (tests/simulated_node.py) with known capacities (parallel
+Nine OpenAI-compatible nodes on 127.0.0.1 (tests/support/simulated_node.py) with known capacities (parallel
 slots x tokens/s per slot), called through the real openai client:
 
 - six healthy nodes of different sizes (some report their slots through /slots and /metrics like
@@ -38,8 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the simulated node server is a test helper
 
-from simulated_node import KeyedRequests, NodeBehaviour, SimulatedNode  # noqa: E402
-
+from tests.support.simulated_node import KeyedRequests, NodeBehaviour, SimulatedNode  # noqa: E402
 from transcript_foundry.hardware.node_telemetry import HardwareProfile, LiveState  # noqa: E402
 from transcript_foundry.llm.backend import LLMCallError, SamplingParams  # noqa: E402
 from transcript_foundry.llm.openai_backend import OpenAICompatibleBackend  # noqa: E402

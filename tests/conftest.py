@@ -85,9 +85,9 @@ def postgres_url(postgres_base_url: str) -> Iterator[str]:
     admin.dispose()
 
 
-# --- Loopback LLM servers (tests/llm_server.py): one real model server and one fault server per session ---
+# --- Loopback LLM servers (tests/support/llm_server.py): one real model server and one fault server per session ---
 
-from llm_server import FaultServer, llama_server  # noqa: E402  (tests/ is on sys.path)
+from tests.support.llm_server import FaultServer, llama_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 Each call is a set of 32-bit shingle hashes (``transcript_words``). The signature is exactly what
 ``datasketch.MinHash(num_perm, seed=1, scheme="affine32")`` computes for that set (the MurmurHash3
 finaliser, then datasketch's affine permutations ``a * h + b mod 2**32``, then the minimum per permutation;
-tests/test_dedup_index.py checks it value for value), but for thousands of calls in one NumPy pass instead
+tests/transcript_foundry/dedup/test_dedup_index.py checks it value for value), but for thousands of calls in one NumPy pass instead
 of one ``MinHash`` object per call: datasketch's per-object loop is what made 100k calls take minutes.
 """
 

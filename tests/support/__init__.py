@@ -1,0 +1,1 @@
+"""Test helpers: loopback servers, simulated nodes, corpora, golden files, the import graph."""
