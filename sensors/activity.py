@@ -19,12 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from dagster import (
-    DefaultSensorStatus,
     ResourceParam,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
-    sensor,
 )
 
 from resources.ledger import Ledger
@@ -45,6 +43,7 @@ from sensors.probes.x11_idle import x11_idle_probe
 from sensors.request_advance import Launches, RequestDriver, TickLimits
 from sensors.request_planner import RequestPlanner
 from sensors.sensor_cursor import read_cursor
+from sensors.ticking import ticking_sensor
 from transcript_assets.jobs import generate_shard_job
 from transcript_foundry.pool.node_controls import NodeControls
 from transcript_foundry.pool.node_restrictions import Restriction
@@ -89,18 +88,16 @@ def build_activity_sensor(
     *,
     readings_factory: ReadingsFactory = FleetReadings,
     probes: LocalProbes | None = None,
-    minimum_interval_seconds: int = 60,
-    default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING,
+    every_s: int = 60,
 ) -> SensorDefinition:
     local_probes = probes or LocalProbes()
 
-    @sensor(
-        name="activity",
-        jobs=list(jobs),
-        minimum_interval_seconds=minimum_interval_seconds,
-        default_status=default_status,
-        description="Gaming mode or a camera / microphone in use suspends a node, work hours throttle it, "
+    @ticking_sensor(
+        "activity",
+        "Gaming mode or a camera / microphone in use suspends a node, work hours throttle it, "
         "an idle machine gets extra shards.",
+        every_s=every_s,
+        jobs=jobs,
     )
     def activity(
         context: SensorEvaluationContext, ledger: Ledger, llm_pool: ResourceParam[PoolNodes]

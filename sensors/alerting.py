@@ -21,12 +21,12 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     run_failure_sensor,
-    sensor,
 )
 from sqlalchemy import select
 
 from resources.ledger import Ledger
 from sensors.sensor_cursor import read_cursor
+from sensors.ticking import ticking_sensor
 from transcript_foundry.alerts.channels import Alert
 from transcript_foundry.alerts.log import AlertLog
 from transcript_foundry.pool.node_controls import NodeControls
@@ -113,15 +113,12 @@ def _record_staleness(engine, controls: NodeControls, max_age_s: float) -> list[
 def build_node_health_alerts_sensor(
     *,
     max_heartbeat_age_s: float = DEFAULT_MAX_HEARTBEAT_AGE_S,
-    minimum_interval_seconds: int = 30,
-    default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING,
+    every_s: int = 30,
 ) -> SensorDefinition:
-    @sensor(
-        name="node_health_alerts",
-        minimum_interval_seconds=minimum_interval_seconds,
-        default_status=default_status,
-        description="Records stale heartbeats and alerts when a node is paused, its circuit opens or it "
-        "goes stale.",
+    @ticking_sensor(
+        "node_health_alerts",
+        "Records stale heartbeats and alerts when a node is paused, its circuit opens or it goes stale.",
+        every_s=every_s,
     )
     def node_health_alerts(context: SensorEvaluationContext, ledger: Ledger) -> SensorResult:
         settings = SettingsStore(ledger.engine).load().settings.alerting

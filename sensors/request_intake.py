@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
-    DefaultSensorStatus,
     ResourceParam,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
-    sensor,
 )
 
 from resources.ledger import Ledger
@@ -37,6 +35,7 @@ from sensors.pool_nodes import PoolNodes
 from sensors.request_advance import RequestDriver, TickLimits
 from sensors.request_planner import RequestPlanner, RequestRejected
 from sensors.sensor_cursor import read_cursor
+from sensors.ticking import ticking_sensor
 from transcript_assets.jobs import build_library_job, export_request_job, generate_shard_job
 from transcript_foundry.settings.store import SettingsStore
 from transcript_foundry.state.request_queue import RequestQueue
@@ -65,17 +64,15 @@ def ingest_inbox(planner: RequestPlanner, queue: RequestQueue, inbox: Path) -> t
 def build_request_intake_sensor(
     jobs: Sequence[Any] = (generate_shard_job, build_library_job, export_request_job),
     *,
-    minimum_interval_seconds: int = 30,
-    default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING,
+    every_s: int = 30,
 ) -> SensorDefinition:
 
-    @sensor(
-        name=SENSOR_NAME,
-        jobs=list(jobs),
-        minimum_interval_seconds=minimum_interval_seconds,
-        default_status=default_status,
-        description="New requests (state DB rows with status submitted, files in the inbox folder) become "
+    @ticking_sensor(
+        SENSOR_NAME,
+        "New requests (state DB rows with status submitted, files in the inbox folder) become "
         "shard partitions and runs; open requests get their next shard, library fold and export.",
+        every_s=every_s,
+        jobs=jobs,
     )
     def request_intake(
         context: SensorEvaluationContext, ledger: Ledger, llm_pool: ResourceParam[PoolNodes]

@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 
 from dagster import (
-    DefaultSensorStatus,
     ResourceParam,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
-    sensor,
 )
 
 from resources.ledger import Ledger
@@ -26,6 +24,7 @@ from sensors.node_readings import NO_READINGS, FleetReadings, ReadingsFactory
 from sensors.pool_nodes import PoolNodes
 from sensors.sensor_cursor import read_cursor
 from sensors.thermal_policy import thermal_verdict
+from sensors.ticking import ticking_sensor
 from transcript_foundry.pool.node_restrictions import NodeRestrictions, Restriction
 from transcript_foundry.settings.store import SettingsStore
 
@@ -33,15 +32,13 @@ from transcript_foundry.settings.store import SettingsStore
 def build_thermal_guard_sensor(
     readings_factory: ReadingsFactory = FleetReadings,
     *,
-    minimum_interval_seconds: int = 30,
-    default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING,
+    every_s: int = 30,
 ) -> SensorDefinition:
-    @sensor(
-        name="thermal_guard",
-        minimum_interval_seconds=minimum_interval_seconds,
-        default_status=default_status,
-        description="Throttles a node at CPU >= 80 °C / GPU >= 85 °C (concurrency x 0.7), pauses it at the "
+    @ticking_sensor(
+        "thermal_guard",
+        "Throttles a node at CPU >= 80 °C / GPU >= 85 °C (concurrency x 0.7), pauses it at the "
         "critical limits, lets it recover below 75 °C (all from the thermal settings).",
+        every_s=every_s,
     )
     def thermal_guard(
         context: SensorEvaluationContext, ledger: Ledger, llm_pool: ResourceParam[PoolNodes]

@@ -25,10 +25,27 @@ fi
 llama_cflags=""
 if [ "$(uname -m)" = "x86_64" ]; then llama_cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"; fi
 
+# Extra CMake arguments for llama.cpp, e.g. a CUDA build on a GPU node ("-DGGML_CUDA=on") or an AVX2-only
+# build that behaves like another x86 CPU ("-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF"); part of the
+# cache key, so each set of flags gets its own virtualenv.
+llama_cmake_args="${TRANSCRIPTS_LLAMA_CMAKE_ARGS:-}"
+
 cache_root="${TRANSCRIPTS_VENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/transcript-foundry/venvs}"
-key=$( (cat requirements.lock; "$PYTHON" -c 'import sys; print(sys.version)'; uname -m; echo "$llama_cflags") \
+key=$( (cat requirements.lock; "$PYTHON" -c 'import sys; print(sys.version)'; uname -m; echo "$llama_cflags"; [ -z "$llama_cmake_args" ] || echo "$llama_cmake_args") \
   | sha256sum | cut -c1-16)
 venv="$cache_root/$key"
+
+llama_pin=$(grep -i '^llama[-_]cpp[-_]python==' requirements.lock)
+build_llama_wheel() {
+  if ! ls "$venv"/wheels/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    echo ">> compiling llama-cpp-python (about 10 minutes on 2 cores)"
+    rm -rf "$venv/wheels.tmp"
+    CFLAGS="$llama_cflags" CXXFLAGS="$llama_cflags" CMAKE_ARGS="$llama_cmake_args" \
+      CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+      "$venv/bin/pip" wheel --quiet --no-deps --no-cache-dir --wheel-dir "$venv/wheels.tmp" "$llama_pin"
+    mv "$venv/wheels.tmp" "$venv/wheels"
+  fi
+}
 
 mkdir -p "$cache_root"
 exec 9>"$cache_root/.lock-$key"
@@ -40,10 +57,11 @@ if [ ! -f "$venv/.complete" ]; then
   "$PYTHON" -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade "pip>=24" setuptools wheel
   # llama-cpp-python first, on its own, with our compiler flags and without pip's wheel cache (a cached wheel
-  # could have been built with other flags); then the rest of the lock.
-  llama_pin=$(grep -i '^llama[-_]cpp[-_]python==' requirements.lock)
-  CFLAGS="$llama_cflags" CXXFLAGS="$llama_cflags" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
-    "$venv/bin/pip" install --quiet --no-cache-dir --no-deps "$llama_pin"
+  # could have been built with other flags), as a wheel kept in the virtualenv's folder (wheels/), so that a
+  # second environment of the same machine (the agent-only install test, an agent virtualenv) needs no
+  # second compile; then the rest of the lock.
+  build_llama_wheel
+  "$venv/bin/pip" install --quiet --no-deps "$venv"/wheels/llama_cpp_python-*.whl
   "$venv/bin/pip" install --quiet -r requirements.lock
   if ! "$venv/bin/python" -c 'import llama_cpp, sys; sys.exit(b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info())'
   then
@@ -54,6 +72,13 @@ if [ ! -f "$venv/.complete" ]; then
   # Keep the three most recently built virtualenvs.
   ls -1dt "$cache_root"/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
 fi
+if [ "${1:-}" = "--llama-wheel" ]; then
+  # The llama-cpp-python wheel this virtualenv was built from (older caches did not keep it: build it now).
+  build_llama_wheel
+  echo "$venv/wheels"
+  exit 0
+fi
+
 # The cached virtualenv holds dependencies only. Older set-ups installed a checkout into it in editable
 # mode, which made every checkout's `transcripts` run whichever checkout installed last: undo that.
 if "$venv/bin/python" -m pip show --quiet transcript-foundry >/dev/null 2>&1; then

@@ -24,6 +24,7 @@ from dagster import (
 
 from resources.ledger import Ledger
 from transcript_assets.partitions import request_partitions
+from transcript_assets.shard_asset import OWNERS
 from transcript_foundry.formats.export_formats import FORMAT_NAMES, export_format, write_export
 from transcript_foundry.settings.environment import project_paths
 from transcript_foundry.state.ledger import RequestRow
@@ -66,7 +67,7 @@ def build_export_asset(fmt: str) -> AssetsDefinition:
         deps=["transcript_library"],
         group_name="exports",
         kinds=KINDS[fmt],
-        owners=["team:transcript-foundry"],
+        owners=OWNERS,
         description=DESCRIPTIONS[fmt],
         check_specs=[
             AssetCheckSpec(CHECK_NAME, asset=name, blocking=True, description="Every written file validates.")

@@ -9,13 +9,12 @@ the asset metadata; two asset checks hold the shard to a pass-rate floor and val
 
 from typing import Any
 
-from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, Config, MetadataValue, Output
 from pydantic import Field
 
 from resources.ledger import Ledger
 from resources.node_pool import NodePool
 from transcript_assets.generation_tags import GENERATION_OP_TAGS
-from transcript_assets.partitions import shard_partitions
 from transcript_assets.quality_checks import (
     DEFAULT_PASS_RATE_FLOOR,
     DEFAULT_PASS_RATE_MIN_SCORED,
@@ -23,6 +22,7 @@ from transcript_assets.quality_checks import (
     pass_rate_result,
     transcript_table_result,
 )
+from transcript_assets.shard_asset import shard_asset
 from transcript_foundry.contract.transcript import Transcript
 from transcript_foundry.domains.domain_pack import DomainPack, load_domain_packs
 from transcript_foundry.generation.call_stats import CallStats
@@ -78,12 +78,9 @@ def build_discriminator(
     return Discriminator(pack, bounds, threshold, settings, judge)
 
 
-@asset(
-    partitions_def=shard_partitions,
+@shard_asset(
     group_name="curation",
     kinds={"python"},
-    owners=["team:transcript-foundry"],
-    io_manager_key="transcript_store",
     check_specs=check_specs("scored_transcripts"),
     op_tags=GENERATION_OP_TAGS,
     description=(

@@ -11,10 +11,10 @@ from collections import Counter
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from dagster import AssetExecutionContext, Config, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, MetadataValue
 
 from resources.ledger import Ledger
-from transcript_assets.partitions import shard_partitions
+from transcript_assets.shard_asset import shard_asset
 from transcript_foundry.contract.transcript import Transcript
 
 if TYPE_CHECKING:  # Presidio (and with it torch / transformers) loads only when a shard is scrubbed
@@ -46,12 +46,9 @@ def scrubber_for(config: ScrubbedTranscriptsConfig) -> "PhiScrubber":
     return PhiScrubber(mode=mode, replacement=config.replacement.value)  # type: ignore[arg-type]
 
 
-@asset(
-    partitions_def=shard_partitions,
+@shard_asset(
     group_name="curation",
     kinds={"python"},
-    owners=["team:transcript-foundry"],
-    io_manager_key="transcript_store",
     description=(
         "Transcripts of one shard with PHI / PII found (Presidio on an offline spaCy model plus recognizers "
         "for MRNs, member and account numbers, dates, addresses, ZIPs, ages over 89, licence / plate / "

@@ -18,6 +18,7 @@ from dagster import AssetExecutionContext, AssetOut, Config, MetadataValue, Outp
 
 from resources.ledger import Ledger
 from transcript_assets.scored_transcripts import scored_transcripts
+from transcript_assets.shard_asset import OWNERS
 from transcript_foundry.contract.content_hash import content_hash
 from transcript_foundry.contract.transcript import Transcript
 from transcript_foundry.dedup.call_embeddings import Embedder, call_embedder
@@ -79,7 +80,7 @@ def _open_index(
             ),
             group_name="curation",
             kinds={"numpy", "parquet"},
-            owners=["team:transcript-foundry"],
+            owners=OWNERS,
         ),
         "transcript_library": AssetOut(
             description=(
@@ -89,7 +90,7 @@ def _open_index(
             ),
             group_name="curation",
             kinds={"python"},
-            owners=["team:transcript-foundry"],
+            owners=OWNERS,
             io_manager_key="transcript_store",
         ),
     },

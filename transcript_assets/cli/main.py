@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from transcript_foundry import __version__
+
 # command name -> "module:attribute" (the click command)
 COMMANDS: dict[str, str] = {
     "plan": "transcript_assets.cli.plan:plan",
@@ -59,7 +61,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="transcript-foundry")
+@click.version_option(version=__version__, prog_name="transcripts")
 def main() -> None:
     """Transcript Foundry: synthetic contact-center call transcripts from local LLMs, as Dagster assets."""
 

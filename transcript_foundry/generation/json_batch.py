@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from transcript_foundry.contract.transcript import GenerationInfo, Transcript, Turn
+from transcript_foundry.contract.transcript import Transcript, Turn
 from transcript_foundry.domains.domain_pack import DomainPack
 from transcript_foundry.generation.call_stats import CallStats
-from transcript_foundry.generation.conversation_plan import ConversationPlan, planned_transcript
-from transcript_foundry.generation.outcome import SlotOutcome
+from transcript_foundry.generation.conversation_plan import ConversationPlan
+from transcript_foundry.generation.outcome import GenerationCost, SlotOutcome, written_transcript
 from transcript_foundry.generation.turn_by_turn import derived_seed
 from transcript_foundry.llm.backend import LLMBackend, SamplingParams
 
@@ -140,21 +140,15 @@ def _to_transcript(
             )
         )
     tokens, seconds = share
-    return planned_transcript(
+    return written_transcript(
         plan,
         turns,
-        GenerationInfo(
-            node_id=backend.info.node_id,
-            model=backend.info.model,
-            strategy="json_batch",
-            output_tokens=tokens,
-            text_tokens=tokens,
-            llm_calls=1,
-            seconds=round(seconds, 3),
-            attempt=attempt,
-            round=round_,
-            seed=plan.seed,
-        ),
+        backend.info,
+        "json_batch",
+        GenerationCost(output_tokens=tokens, llm_calls=1, seconds=seconds),
+        text_tokens=tokens,
+        attempt=attempt,
+        round_=round_,
     )
 
 

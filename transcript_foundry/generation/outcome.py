@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
-from transcript_foundry.contract.transcript import Transcript, Turn
+from transcript_foundry.contract.transcript import GenerationInfo, Transcript, Turn
+from transcript_foundry.generation.conversation_plan import ConversationPlan, planned_transcript
+from transcript_foundry.llm.backend import BackendInfo
 
 
 class GenerationFailed(Exception):
@@ -63,3 +66,30 @@ class SlotOutcome:
     @property
     def reason(self) -> str:
         return self.failures[-1] if self.failures else ""
+
+
+def written_transcript(
+    plan: ConversationPlan,
+    turns: list[Turn],
+    node: BackendInfo,
+    strategy: Literal["turn_by_turn", "json_batch"],
+    spent: GenerationCost,
+    *,
+    text_tokens: int,
+    attempt: int,
+    round_: int,
+) -> Transcript:
+    """The transcript a generator wrote for ``plan`` on ``node``, with what writing it cost."""
+    generation = GenerationInfo(
+        node_id=node.node_id,
+        model=node.model,
+        strategy=strategy,
+        output_tokens=spent.output_tokens,
+        text_tokens=text_tokens,
+        llm_calls=spent.llm_calls,
+        seconds=round(spent.seconds, 3),
+        attempt=attempt,
+        round=round_,
+        seed=plan.seed,
+    )
+    return planned_transcript(plan, turns, generation)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-from transcript_foundry.contract.transcript import GenerationInfo, Transcript, Turn
+from transcript_foundry.contract.transcript import Transcript, Turn
 from transcript_foundry.generation.call_stats import CallStats
-from transcript_foundry.generation.conversation_plan import ConversationPlan, planned_transcript
+from transcript_foundry.generation.conversation_plan import ConversationPlan
 from transcript_foundry.generation.few_shot_prompt import conversation_header, planned_label
-from transcript_foundry.generation.outcome import GenerationCost, GenerationFailed
+from transcript_foundry.generation.outcome import GenerationCost, GenerationFailed, written_transcript
 from transcript_foundry.generation.turn_text import DegenerateTurn, clean_turn
 from transcript_foundry.llm.backend import LLMBackend, SamplingParams
 
@@ -109,19 +109,13 @@ def write_conversation(
             )
         turns.append(Turn(speaker=planned.speaker, text=cleaned, beat=planned.beat, act=planned.act))
         text = f"{prompt} {cleaned}\n"
-    return planned_transcript(
+    return written_transcript(
         plan,
         turns,
-        GenerationInfo(
-            node_id=backend.info.node_id,
-            model=backend.info.model,
-            strategy="turn_by_turn",
-            output_tokens=output_tokens,
-            text_tokens=text_tokens,
-            llm_calls=calls,
-            seconds=round(seconds, 3),
-            attempt=attempt,
-            round=round_,
-            seed=plan.seed,
-        ),
+        backend.info,
+        "turn_by_turn",
+        GenerationCost(output_tokens=output_tokens, llm_calls=calls, seconds=seconds),
+        text_tokens=text_tokens,
+        attempt=attempt,
+        round_=round_,
     )
