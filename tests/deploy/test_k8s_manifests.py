@@ -455,8 +455,18 @@ def test_helm_kubernetes_fragments_validate_as_a_pod() -> None:
             ],
         },
     }
+    pod["spec"]["volumes"] = launcher["volumes"]
+    pod["spec"]["containers"][0]["volumeMounts"] = launcher["volumeMounts"]
+    pod["spec"]["containers"][1]["volumeMounts"] = deployment["volumeMounts"]
     for version in KUBERNETES_VERSIONS:
         kubernetes_validate.validate(pod, version, strict=True)
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in launcher["volumes"] + deployment["volumes"]}
+    assert claims == {"transcript-foundry-store"}
+
+
+def test_the_shared_store_claim_exists(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    claim = only(rendered["base"], "PersistentVolumeClaim", "transcript-foundry-store")
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]  # run and step pods on different nodes
 
 
 # --- Images ---------------------------------------------------------------------------------------------------
