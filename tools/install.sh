@@ -84,6 +84,8 @@ install_deps() {
 }
 
 install_project() {
+  # The build backend pyproject.toml names, in the target environment (--no-build-isolation uses it).
+  "${pip[@]}" install --quiet "setuptools>=68" wheel
   local target="."
   if [ "$extra" = agent ]; then target=".[agent]"; fi
   if [ "$editable" = 1 ]; then
