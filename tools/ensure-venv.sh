@@ -35,16 +35,13 @@ key=$( (cat requirements.lock; "$PYTHON" -c 'import sys; print(sys.version)'; un
   | sha256sum | cut -c1-16)
 venv="$cache_root/$key"
 
-llama_pin=$(grep -i '^llama[-_]cpp[-_]python==' requirements.lock)
-build_llama_wheel() {
-  if ! ls "$venv"/wheels/llama_cpp_python-*.whl >/dev/null 2>&1; then
-    echo ">> compiling llama-cpp-python (about 10 minutes on 2 cores)"
-    rm -rf "$venv/wheels.tmp"
-    CFLAGS="$llama_cflags" CXXFLAGS="$llama_cflags" CMAKE_ARGS="$llama_cmake_args" \
-      CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
-      "$venv/bin/pip" wheel --quiet --no-deps --no-cache-dir --wheel-dir "$venv/wheels.tmp" "$llama_pin"
-    mv "$venv/wheels.tmp" "$venv/wheels"
-  fi
+install_deps() {
+  CMAKE_ARGS="$llama_cmake_args" bash tools/install.sh --python "$venv/bin/python" --phase deps \
+    --wheel-dir "$venv/wheels" orchestrator
+}
+build_llama_wheel_only() {
+  CMAKE_ARGS="$llama_cmake_args" bash tools/install.sh --python "$venv/bin/python" --phase wheel \
+    --wheel-dir "$venv/wheels" orchestrator
 }
 
 mkdir -p "$cache_root"
@@ -55,26 +52,18 @@ if [ ! -f "$venv/.complete" ]; then
   echo ">> llama-cpp-python compiles from source once: about 10 minutes on 2 cores"
   rm -rf "$venv"   # a build without .complete was interrupted: start over
   "$PYTHON" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --upgrade "pip>=24" setuptools wheel
-  # llama-cpp-python first, on its own, with our compiler flags and without pip's wheel cache (a cached wheel
-  # could have been built with other flags), as a wheel kept in the virtualenv's folder (wheels/), so that a
-  # second environment of the same machine (the agent-only install test, an agent virtualenv) needs no
-  # second compile; then the rest of the lock.
-  build_llama_wheel
-  "$venv/bin/pip" install --quiet --no-deps "$venv"/wheels/llama_cpp_python-*.whl
-  "$venv/bin/pip" install --quiet -r requirements.lock
-  if ! "$venv/bin/python" -c 'import llama_cpp, sys; sys.exit(b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info())'
-  then
-    echo "error: llama-cpp-python was built with AMX kernels, which crash on this CPU; see tools/ensure-venv.sh" >&2
-    exit 1
-  fi
+  # tools/install.sh (the images' install path too): llama-cpp-python first, from source, with our compiler
+  # flags and without pip's wheel cache (a cached wheel could have been built with other flags), as a wheel
+  # kept in the virtualenv's folder (wheels/), so that a second environment of the same machine (an agent
+  # virtualenv, the agent-only install test) needs no second compile; then the rest of the lock.
+  install_deps
   touch "$venv/.complete"
   # Keep the three most recently built virtualenvs.
   ls -1dt "$cache_root"/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
 fi
 if [ "${1:-}" = "--llama-wheel" ]; then
   # The llama-cpp-python wheel this virtualenv was built from (older caches did not keep it: build it now).
-  build_llama_wheel
+  build_llama_wheel_only >&2
   echo "$venv/wheels"
   exit 0
 fi
