@@ -1,0 +1,19 @@
+"""One rule violation at one turn: what the reasons of a coherence result are made of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    """``rule`` (a feature name of the discriminator), the 0-based ``turn``, its ``speaker`` and a message."""
+
+    rule: str
+    turn: int
+    speaker: str
+    message: str
+
+    @property
+    def reason(self) -> str:
+        return f"turn {self.turn} ({self.speaker}): {self.message}"
