@@ -117,7 +117,7 @@ def _significant(value: str) -> str:
 def near_miss_amount(a: str, b: str) -> bool:
     """Amounts of three or more significant digits with one digit changed or two adjacent digits swapped."""
     sa, sb = _significant(a), _significant(b)
-    if sa == sb or len(sa) != len(sb) or len(sa) < 3 or a.split(".")[1] == "00" != (b.split(".")[1] == "00"):
+    if sa == sb or len(sa) != len(sb) or len(sa) < 3 or (a.endswith(".00") != b.endswith(".00")):
         return False
     return edit_distance(sa, sb) == 1
 
