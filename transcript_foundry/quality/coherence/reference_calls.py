@@ -36,6 +36,6 @@ def reference_calls(split: str | None = None) -> list[CallView]:
     return read_views(CALLS_FILE, split)
 
 
-def embedded_drafts() -> list[CallView]:
-    """Raw calls of the embedded model (empty when the file is not packaged)."""
-    return read_views(DRAFTS_FILE) if DRAFTS_FILE.is_file() else []
+def embedded_drafts(split: str | None = None) -> list[CallView]:
+    """Raw calls of the embedded model, of ``split`` when given (empty when the file is not packaged)."""
+    return read_views(DRAFTS_FILE, split) if DRAFTS_FILE.is_file() else []
