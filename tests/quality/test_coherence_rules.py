@@ -19,7 +19,10 @@ CLEAN: tuple[tuple[str, str], ...] = (
     ("CUSTOMER", "Hi Maria. I got a bill for $412.50 for a visit that should have been covered."),
     ("AGENT", "I'm sorry about that. Can I have your member ID and date of birth, please?"),
     ("CUSTOMER", "Sure, my name is Dana Pruitt, member ID TW48213907, and I was born March 22nd, 1986."),
-    ("AGENT", "Thank you, Ms. Pruitt. I see member ID TW48213907 and the claim for $412.50 from February 6th."),
+    (
+        "AGENT",
+        "Thank you, Ms. Pruitt. I see member ID TW48213907 and the claim for $412.50 from February 6th.",
+    ),
     ("CUSTOMER", "Right, that's the one. It was processed out-of-network, but the clinic is in-network."),
     ("AGENT", "You're right, that's our mistake. I'm sending it back to be reprocessed at your $50 copay."),
     ("CUSTOMER", "Okay, thanks. And I was born March 22nd, 1986, in case you need it for the form."),
@@ -43,27 +46,70 @@ def replaced(index: int, text: str) -> tuple[tuple[str, str], ...]:
 
 
 BROKEN = [
-    ("customer_speaks_as_company", 1, "Hi, I'm from Tidewell Clinics. I got a bill for $412.50 I shouldn't have."),
+    (
+        "customer_speaks_as_company",
+        1,
+        "Hi, I'm from Tidewell Clinics. I got a bill for $412.50 I shouldn't have.",
+    ),
     ("customer_speaks_as_company", 5, "Thank you for calling, how can I help you today?"),
     ("agent_speaks_as_caller", 6, "I'm calling about my bill, it should have been covered."),
-    ("own_name_address", 4, "Thank you, Maria. I see member ID TW48213907 and the claim for $412.50 from February 6th."),
+    (
+        "own_name_address",
+        4,
+        "Thank you, Maria. I see member ID TW48213907 and the claim for $412.50 from February 6th.",
+    ),
     ("own_name_address", 9, "No, that's all. Thanks, Dana. Bye."),
     ("name_inconsistency", 9, "No, that's all. Thanks, Hannah. Bye."),
-    ("name_inconsistency", 4, "Thank you, Mr. Okafor. I see member ID TW48213907 and the claim for $412.50 from February 6th."),
-    ("company_inconsistency", 8, "Thanks for calling Bluepine Health Plan. Your reference number is R-77310."),
-    ("identifier_contradiction", 4, "Thank you, Ms. Pruitt. I see member ID TW48213970 and the claim for $412.50 from February 6th."),
-    ("identifier_contradiction", 4, "Thank you, Ms. Pruitt. I see member ID TW55501234 and the claim for $412.50 from February 6th."),
-    ("amount_contradiction", 4, "Thank you, Ms. Pruitt. I see member ID TW48213907 and the claim for $421.50 from February 6th."),
-    ("date_contradiction", 7, "Okay, thanks. And I was born March 22nd, 1968, in case you need it for the form."),
-    ("implausible_birth_date", 3, "Sure, my name is Dana Pruitt, member ID TW48213907, and I was born March 22nd, 2024."),
-    ("implausible_birth_date", 3, "Sure, my name is Dana Pruitt, member ID TW48213907, and my date of birth is 5-14-2031."),
+    (
+        "name_inconsistency",
+        4,
+        "Thank you, Mr. Okafor. I see member ID TW48213907 and the claim for $412.50 from February 6th.",
+    ),
+    (
+        "company_inconsistency",
+        8,
+        "Thanks for calling Bluepine Health Plan. Your reference number is R-77310.",
+    ),
+    (
+        "identifier_contradiction",
+        4,
+        "Thank you, Ms. Pruitt. I see member ID TW48213970 and the claim for $412.50 from February 6th.",
+    ),
+    (
+        "identifier_contradiction",
+        4,
+        "Thank you, Ms. Pruitt. I see member ID TW55501234 and the claim for $412.50 from February 6th.",
+    ),
+    (
+        "amount_contradiction",
+        4,
+        "Thank you, Ms. Pruitt. I see member ID TW48213907 and the claim for $421.50 from February 6th.",
+    ),
+    (
+        "date_contradiction",
+        7,
+        "Okay, thanks. And I was born March 22nd, 1968, in case you need it for the form.",
+    ),
+    (
+        "implausible_birth_date",
+        3,
+        "Sure, my name is Dana Pruitt, member ID TW48213907, and I was born March 22nd, 2024.",
+    ),
+    (
+        "implausible_birth_date",
+        3,
+        "Sure, my name is Dana Pruitt, member ID TW48213907, and my date of birth is 5-14-2031.",
+    ),
     ("unanswered_request", 3, "Sure, I'm Dana Pruitt. Can you just fix it?"),
 ]
 
 
 def test_the_clean_twin_has_no_finding() -> None:
     assert findings(view(CLEAN)) == []
-    assert findings(view(CLEAN, company="Tidewell Clinics", agent_name="Maria", customer_name="Dana Pruitt")) == []
+    assert (
+        findings(view(CLEAN, company="Tidewell Clinics", agent_name="Maria", customer_name="Dana Pruitt"))
+        == []
+    )
 
 
 @pytest.mark.parametrize(("rule", "turn", "text"), BROKEN, ids=[f"{r}-{t}" for r, t, _ in BROKEN])
@@ -76,7 +122,9 @@ def test_rule_fires_on_the_broken_turn(rule: str, turn: int, text: str) -> None:
 
 
 def test_agent_thanking_by_own_name_reads_as_such() -> None:
-    found = role_findings(view(replaced(4, "Thank you, Maria. Let me look at that claim."), agent_name="Maria"))
+    found = role_findings(
+        view(replaced(4, "Thank you, Maria. Let me look at that claim."), agent_name="Maria")
+    )
     assert [f.reason for f in found] == ["turn 4 (AGENT): thanks the caller by the agent's own name 'Maria'"]
 
 

@@ -86,7 +86,9 @@ def _array(data: Mapping[str, Any], key: str, length: int | None, where: str) ->
     return np.asarray(value, dtype=np.float64)
 
 
-def weights_from_json(data: Any, expected_version: str = VERSION, where: str = "weights") -> DiscriminatorWeights:
+def weights_from_json(
+    data: Any, expected_version: str = VERSION, where: str = "weights"
+) -> DiscriminatorWeights:
     if not isinstance(data, Mapping):
         raise WeightsError(f"{where}: expected a JSON object")
     version = data.get("version")
@@ -182,7 +184,9 @@ def fit_ridge(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> tuple[np.ndarray
     return w, ym - float(xm @ w)
 
 
-def fit_heads(embeddings: np.ndarray, speakers: Sequence[str], positions: np.ndarray, l2: float = 1.0) -> TurnHeads:
+def fit_heads(
+    embeddings: np.ndarray, speakers: Sequence[str], positions: np.ndarray, l2: float = 1.0
+) -> TurnHeads:
     """The role head (logistic: is this turn the agent's?) and the position head (ridge: relative position)."""
     is_agent = np.array([1.0 if s == "AGENT" else 0.0 for s in speakers])
     role_w, role_b = fit_logistic(embeddings.astype(np.float64), is_agent, l2=l2)

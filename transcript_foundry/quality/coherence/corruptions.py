@@ -106,7 +106,7 @@ def _mutate_digits(text: str, rng: random.Random) -> str:
 def mutate_value(mention: Mention, rng: random.Random) -> str:
     """``mention.text`` with one day, year or digit changed, in the same written form."""
     if mention.kind == "date":
-        year, month, day = mention.value.split("-")
+        year, _month, day = mention.value.split("-")
         m = re.search(r"\b([0-3]?\d)(st|nd|rd|th)?\b", mention.text)
         if year != "????" and rng.random() < 0.4:
             new_year = str(int(year) + rng.choice([-7, -4, -3, -2, 2, 3, 5, 9]))
@@ -140,7 +140,9 @@ def entity_contradiction(view: CallView, rng: random.Random) -> CallView | None:
     if not mentions:
         return None
     repeats = [
-        m for m in mentions if any(o.value == m.value and o.turn < m.turn and o.kind == m.kind for o in mentions)
+        m
+        for m in mentions
+        if any(o.value == m.value and o.turn < m.turn and o.kind == m.kind for o in mentions)
     ]
     turns = list(view.turns)
     if repeats:

@@ -45,10 +45,14 @@ def model_dir() -> Path:
                 f"(pip install {MODEL_PACKAGE}) or a sentence-transformers folder in {MODEL_PATH_ENV}"
             ) from None
         found = sorted(
-            Path(str(dist.locate_file(f))).parent for f in dist.files or [] if Path(str(f)).name == "modules.json"
+            Path(str(dist.locate_file(f))).parent
+            for f in dist.files or []
+            if Path(str(f)).name == "modules.json"
         )
         if not found:
-            raise EmbeddingModelError(f"package {MODEL_PACKAGE!r} holds no sentence-transformers model folder")
+            raise EmbeddingModelError(
+                f"package {MODEL_PACKAGE!r} holds no sentence-transformers model folder"
+            )
         folder = found[0]
     if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
         raise EmbeddingModelError(f"{folder} is not a sentence-transformers model folder (no modules.json)")

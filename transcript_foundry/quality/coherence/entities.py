@@ -54,7 +54,10 @@ LABELS: tuple[tuple[str, str], ...] = (
     ("claim_number", r"claim(?: number)?"),
     ("order_number", r"order(?: number)?"),
     ("loan_number", r"loan(?: number)?"),
-    ("reference_number", r"reference(?: number)?|confirmation(?: number)?|case(?: number)?|ticket(?: number)?|dispute(?: number)?|claim number"),
+    (
+        "reference_number",
+        r"reference(?: number)?|confirmation(?: number)?|case(?: number)?|ticket(?: number)?|dispute(?: number)?|claim number",
+    ),
     ("card_last4", r"card (?:ending|ends)|ending in|ends in|last four(?: digits)?|last 4"),
     ("account_number", r"account(?: number)?"),
     ("phone_number", r"phone(?: number)?|mobile(?: number)?|cell(?: number)?|call(?:back)? (?:me )?at"),
@@ -62,7 +65,9 @@ LABELS: tuple[tuple[str, str], ...] = (
     ("pin", r"\bpin\b|passcode"),
     ("date_of_birth", r"date of birth|birth ?date|birthday|born|\bdob\b"),
 )
-LABEL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((n, re.compile(p, re.IGNORECASE)) for n, p in LABELS)
+LABEL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (n, re.compile(p, re.IGNORECASE)) for n, p in LABELS
+)
 _LOOKBACK = 48
 
 
@@ -153,7 +158,11 @@ def turn_mentions(turn: int, text: str, asked: set[str] | None = None) -> list[M
             if value is None:
                 continue
             taken.append((m.start(), m.end()))
-            found.append(Mention("date", turn, m.start(), m.end(), m.group(0), str(value), label_for(m.start(), "date")))
+            found.append(
+                Mention(
+                    "date", turn, m.start(), m.end(), m.group(0), str(value), label_for(m.start(), "date")
+                )
+            )
     for m in AMOUNT_PATTERN.finditer(text):
         if not free(m.start(), m.end()):
             continue

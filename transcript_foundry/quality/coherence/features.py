@@ -41,7 +41,9 @@ class CallFeatures:
         return np.array([self.values[name] for name in FEATURE_NAMES], dtype=np.float64)
 
 
-def call_features(view: CallView, emb: np.ndarray, heads: TurnHeads, today: date | None = None) -> CallFeatures:
+def call_features(
+    view: CallView, emb: np.ndarray, heads: TurnHeads, today: date | None = None
+) -> CallFeatures:
     """The features of ``view`` given its turns' embeddings ``emb``."""
     rules = [*role_findings(view), *entity_findings(view, today)]
     counts = Counter(f.rule for f in rules)

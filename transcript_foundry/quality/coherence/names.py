@@ -13,8 +13,7 @@ from dataclasses import dataclass
 _NAME = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
 _TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx)\.?"
 # Capitalised words that are not names where these patterns look for one.
-NOT_NAMES: frozenset[str] = frozenset(
-    """
+NOT_NAMES_TEXT = """
     I Im Okay Ok Yes No Yeah Yep Nope Sure Great Perfect Alright Right Fine Good Thanks Thank Hi Hello Hey Bye
     Goodbye Morning Afternoon Evening Well Oh Um Uh So And But Or Please Sorry Wonderful Excellent Absolutely
     Understood Got Done Cool Awesome Really Seriously Honestly Anyway Also Then Now Today Tomorrow Tonight
@@ -23,8 +22,8 @@ NOT_NAMES: frozenset[str] = frozenset(
     Calling Speaking Here There This That It Its Is The A An We You He She They Let Just Happy Glad Of Take
     Have Enjoy Welcome Congratulations Cheers Again Very Much Dr Doctor Mom Dad Mother Father Hold On Wait
     Mr Mrs Ms Miss Mx Hmm Ah Ahh Wow Nah Correct Exactly Definitely Certainly Totally Fair Ugh Whoa Unfortunately Actually
-    """.split()
-)
+    """
+NOT_NAMES: frozenset[str] = frozenset(NOT_NAMES_TEXT.split())
 _INTRO = (
     re.compile(
         rf"\b(?:this is|my name is|my name's|name's|I'm|I am|(?:you're|you are) (?:speaking|talking) (?:with|to))\s+({_NAME})(?:\s+({_NAME}))?"
@@ -59,7 +58,8 @@ _COMPANY = (
     ),
 )
 _COMPANY_SUFFIX = re.compile(
-    r"\s+(?:member services|customer (?:care|service|support)|support|claims|this|my|line)\b.*$", re.IGNORECASE
+    r"\s+(?:member services|customer (?:care|service|support)|support|claims|this|my|line)\b.*$",
+    re.IGNORECASE,
 )
 
 

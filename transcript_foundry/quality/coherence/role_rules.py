@@ -148,7 +148,12 @@ def _customer_as_company(view: CallView, ids: CallIdentities) -> list[Finding]:
         m = AGENT_ONLY_LINES.search(text) or (own.search(text) if own else None)
         if m:
             out.append(
-                Finding("customer_speaks_as_company", i, speaker, f"the caller speaks as the business ('{m.group(0)}')")
+                Finding(
+                    "customer_speaks_as_company",
+                    i,
+                    speaker,
+                    f"the caller speaks as the business ('{m.group(0)}')",
+                )
             )
     return out
 
@@ -158,7 +163,11 @@ def _agent_as_caller(view: CallView) -> list[Finding]:
     for i, (speaker, text) in enumerate(view.turns):
         m = CALLER_ONLY_LINES.search(text) if speaker == "AGENT" else None
         if m:
-            out.append(Finding("agent_speaks_as_caller", i, speaker, f"the agent speaks as the caller ('{m.group(0)}')"))
+            out.append(
+                Finding(
+                    "agent_speaks_as_caller", i, speaker, f"the agent speaks as the caller ('{m.group(0)}')"
+                )
+            )
     return out
 
 
@@ -170,11 +179,21 @@ def _own_name(view: CallView, ids: CallIdentities) -> list[Finding]:
             if speaker == "AGENT" and ids.agent_name and use.name == ids.agent_name and not use.titled:
                 verb = "thanks" if re.match(r"thank", use.text, re.IGNORECASE) else "addresses"
                 out.append(
-                    Finding("own_name_address", i, speaker, f"{verb} the caller by the agent's own name '{use.name}'")
+                    Finding(
+                        "own_name_address",
+                        i,
+                        speaker,
+                        f"{verb} the caller by the agent's own name '{use.name}'",
+                    )
                 )
             elif speaker == "CUSTOMER" and use.name in ids.customer_first and use.name != ids.agent_name:
                 out.append(
-                    Finding("own_name_address", i, speaker, f"addresses the agent by the caller's own name '{use.name}'")
+                    Finding(
+                        "own_name_address",
+                        i,
+                        speaker,
+                        f"addresses the agent by the caller's own name '{use.name}'",
+                    )
                 )
     return out
 
@@ -201,8 +220,14 @@ def _name_inconsistency(view: CallView, ids: CallIdentities) -> list[Finding]:
                 if use.name == ids.agent_name and not use.titled:
                     continue  # own_name_address reports it
                 known = ids.customer_last if use.titled else ids.customer_first
-                if known and use.name not in known and use.name not in (ids.customer_first | ids.customer_last):
-                    stated = f"turn {ids.customer_stated_turn}" if ids.customer_stated_turn >= 0 else "the plan"
+                if (
+                    known
+                    and use.name not in known
+                    and use.name not in (ids.customer_first | ids.customer_last)
+                ):
+                    stated = (
+                        f"turn {ids.customer_stated_turn}" if ids.customer_stated_turn >= 0 else "the plan"
+                    )
                     out.append(
                         Finding(
                             "name_inconsistency",

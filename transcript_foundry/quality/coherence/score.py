@@ -35,6 +35,8 @@ SIGNAL_TEXT: dict[str, str] = {
     "role_fit": "lines read like the other speaker's",
     "role_worst": "the line least like its speaker's",
     "order_fit": "turn order looks wrong (this turn belongs elsewhere in the call)",
+    "opening_relevance": "the call has drifted away from what the caller called about",
+    "vocabulary_continuity": "from here on the call uses words of another call (few are said before)",
 }
 
 

@@ -14,12 +14,17 @@ Signals (higher = more coherent):
 - ``topic_split_min``: min over middle cut points of the similarity between the two halves' centroids;
 - ``role_centroid_sim``: similarity of the agent turns' centroid to the caller turns' centroid;
 - ``role_fit`` / ``role_worst``: mean / min log-probability of each turn's own speaker under the role head;
-- ``order_fit``: Spearman correlation of the position head's prediction with the real turn order.
+- ``order_fit``: Spearman correlation of the position head's prediction with the real turn order;
+- ``opening_relevance``: mean similarity of the second half's turns to the caller's first turn (the call
+  is still about what the caller rang about);
+- ``vocabulary_continuity``: min over middle cut points of the share of the later part's content words
+  already used before the cut (a call spliced from two keeps few).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,11 +41,25 @@ TURN_SIGNALS: tuple[str, ...] = (
     "role_fit",
     "role_worst",
     "order_fit",
+    "opening_relevance",
+    "vocabulary_continuity",
 )
 ROLE_MISMATCH_P = 0.03  # a turn whose own speaker gets less than this reads like the other side's line
 UNRELATED_SIM = 0.05  # a reply less similar than this to the turn it answers ...
 UNRELATED_MARGIN = -0.08  # ... and this much less than to the rest of the call relates to nothing said
 _LOG_FLOOR = -12.0
+
+
+_STOPWORDS_TEXT = """the a an and or but to of in on for with at by from is are was were be been it this that i you we they
+    he she my your our their me us them so if as not no yes do does did have has had can could would will i'm
+    you're it's that's there here what when how just okay ok thanks thank please about up out all any one get
+    got like let know well right sure also then now that'll i'll i've we'll you'll don't didn't can't won't
+    into over again very much really going want need some more time today this these those than them"""
+_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z'-]+", text.lower()) if len(w) > 3 and w not in _STOPWORDS}
 
 
 @dataclass(frozen=True)
@@ -144,6 +163,18 @@ def turn_signals(view: CallView, emb: np.ndarray, heads: TurnHeads) -> TurnSigna
     position = emb.astype(np.float64) @ heads.pos_w + heads.pos_b
     order = spearman(position, np.arange(n, dtype=np.float64)) if n >= 3 else 0.0
 
+    half = n // 2
+    callers = [i for i, s in enumerate(speakers) if s == "CUSTOMER"]
+    opening_sims = (
+        [float(sims[i, callers[0]]) for i in range(max(half, callers[0] + 1), n)] if callers else []
+    )
+    words = [content_words(t) for t in view.texts]
+    continuity: list[float] = []
+    for k in cuts:
+        before: set[str] = set().union(*words[:k])
+        after: set[str] = set().union(*words[k:])
+        continuity.append(len(before & after) / len(after) if after else 1.0)
+
     anchors = {
         "adjacent_sim": int(np.argmin(adjacent)) + 1 if adjacent else 0,
         "locality_margin": int(np.argmin(replies)) + 1 if replies else 0,
@@ -153,6 +184,8 @@ def turn_signals(view: CallView, emb: np.ndarray, heads: TurnHeads) -> TurnSigna
         "role_fit": int(np.argmin(log_own)),
         "role_worst": int(np.argmin(log_own)),
         "order_fit": int(np.argmax(np.abs(_ranks(position) - np.arange(n)))) if n >= 3 else 0,
+        "opening_relevance": max(half, callers[0] + 1) + int(np.argmin(opening_sims)) if opening_sims else 0,
+        "vocabulary_continuity": cuts[int(np.argmin(continuity))] if continuity else 0,
     }
     signals = {
         "adjacent_sim": float(np.mean(adjacent)) if adjacent else 0.0,
@@ -163,5 +196,7 @@ def turn_signals(view: CallView, emb: np.ndarray, heads: TurnHeads) -> TurnSigna
         "role_fit": float(np.mean(log_own)),
         "role_worst": float(np.min(log_own)),
         "order_fit": order,
+        "opening_relevance": float(np.mean(opening_sims)) if opening_sims else 0.0,
+        "vocabulary_continuity": float(min(continuity)) if continuity else 1.0,
     }
     return TurnSignals(signals, anchors, findings)
