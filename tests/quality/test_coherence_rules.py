@@ -128,6 +128,11 @@ def test_agent_thanking_by_own_name_reads_as_such() -> None:
     assert [f.reason for f in found] == ["turn 4 (AGENT): thanks the caller by the agent's own name 'Maria'"]
 
 
+def test_company_words_are_not_names() -> None:
+    turns = replaced(9, "No, that's all. Thanks, Tidewell. Bye.")
+    assert not [f for f in role_findings(view(turns)) if f.rule == "name_inconsistency"]
+
+
 def test_dependants_birth_date_is_not_implausible() -> None:
     turns = replaced(3, "It's for my son, member ID TW48213907, he was born March 22nd, 2019.")
     assert not [f for f in entity_findings(view(turns), TODAY) if f.rule == "implausible_birth_date"]

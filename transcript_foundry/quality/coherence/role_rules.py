@@ -199,12 +199,16 @@ def _own_name(view: CallView, ids: CallIdentities) -> list[Finding]:
 
 
 def _name_inconsistency(view: CallView, ids: CallIdentities) -> list[Finding]:
+    """Names that contradict who the call is between (the company's own words are not names)."""
     out: list[Finding] = []
+    company_words = set(ids.company.split()) if ids.company else set()
     first_title: tuple[str, int] | None = None
     first_vocative: tuple[str, int] | None = None
     for i, (speaker, text) in enumerate(view.turns):
         if speaker == "AGENT":
             for use in _first_names(introductions(i, text)):
+                if use.name in company_words:
+                    continue
                 if ids.agent_name and use.name != ids.agent_name and use.name not in ids.customer_first:
                     where = f"turn {ids.agent_turn}" if ids.agent_turn >= 0 else "the plan"
                     out.append(
@@ -217,6 +221,8 @@ def _name_inconsistency(view: CallView, ids: CallIdentities) -> list[Finding]:
                     )
             uses = {u.text: u for u in [*addressed(i, text), *titled_names(i, text)]}.values()
             for use in uses:
+                if use.name in company_words:
+                    continue
                 if use.name == ids.agent_name and not use.titled:
                     continue  # own_name_address reports it
                 known = ids.customer_last if use.titled else ids.customer_first
@@ -256,7 +262,8 @@ def _name_inconsistency(view: CallView, ids: CallIdentities) -> list[Finding]:
         else:
             for use in addressed(i, text):
                 if (
-                    not use.titled
+                    use.name not in company_words
+                    and not use.titled
                     and ids.agent_name
                     and use.name != ids.agent_name
                     and use.name not in ids.customer_first

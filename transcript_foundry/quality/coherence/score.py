@@ -120,8 +120,10 @@ class CoherenceScorer:
         overall = round(w.probability(x), 4)
         reasons = [f.reason for f in feats.findings]
         named = {(f.turn, f.rule) for f in feats.findings}
+        coef = dict(zip(FEATURE_NAMES, w.coef, strict=True))
         for name, c in sorted(contributions.items(), key=lambda kv: kv[1]):
-            if c > REASON_CONTRIBUTION or name not in SIGNAL_TEXT:
+            # Only signals the classifier reads as "higher = more coherent" explain a low score in words.
+            if c > REASON_CONTRIBUTION or name not in SIGNAL_TEXT or coef[name] <= 0:
                 continue
             turn = feats.anchors.get(name, 0)
             if (turn, name) in named:
