@@ -27,12 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from machine_description import describe_machine
 
+from transcript_foundry.contract.job_spec import DEFAULT_QUALITY_THRESHOLD as DEFAULT_THRESHOLD
+from transcript_foundry.contract.transcript import GenerationInfo, Transcript, Turn
+from transcript_foundry.domains.domain_pack import load_domain_packs
 from transcript_foundry.quality.coherence.call_view import CallView
 from transcript_foundry.quality.coherence.classifier import auc
 from transcript_foundry.quality.coherence.corruptions import CORRUPTIONS, corrupt
 from transcript_foundry.quality.coherence.features import FEATURE_NAMES, GROUP_OF
 from transcript_foundry.quality.coherence.reference_calls import embedded_drafts, reference_calls
 from transcript_foundry.quality.coherence.score import CoherenceResult, CoherenceScorer
+from transcript_foundry.quality.discriminator import Discriminator
+from transcript_foundry.quality.gate import assess
 
 TARGET_AUC = 0.90
 
@@ -52,14 +57,11 @@ def corrupted_sets(
     return out
 
 
-def old_scorer() -> Callable[[CallView], float | None] | None:
-    """The model-free ``assess`` of transcript_assets, where importable (None after the package move)."""
-    try:
-        from transcript_assets.domain_pack import load_domain_packs
-        from transcript_assets.quality_gate import assess
-        from transcript_assets.transcript import GenerationInfo, Transcript, Turn
-    except ImportError:
-        return None
+def gate_scorer(scorer: CoherenceScorer, with_coherence: bool) -> Callable[[CallView], float | None]:
+    """The quality gate as a ranking: ``overall``, less 1 when a hard rule fails the call (so every failed
+    call ranks below every passing one). ``with_coherence``: the pipeline's discriminator (coherence
+    discriminator + model-free checks); without: the model-free checks alone (the gate before issue 14).
+    Only calls of a domain with a pack are scored (the checks read the pack's terms)."""
     packs = load_domain_packs()
 
     def score(view: CallView) -> float | None:
@@ -73,10 +75,16 @@ def old_scorer() -> Callable[[CallView], float | None] | None:
             scenario=pack.scenarios[0].id,
             emotional_tone=None,
             complexity=None,
+            company=view.company,
+            agent_name=view.agent_name,
             turns=[Turn(speaker=s, text=x) for s, x in view.turns],  # type: ignore[arg-type]
             generation=GenerationInfo(node_id="bench", model="none", strategy="turn_by_turn"),
         )
-        return assess(t, pack, (4, 40), 0.85).overall
+        if with_coherence:
+            report = Discriminator(pack, (4, 200), DEFAULT_THRESHOLD, coherence=scorer).score(t)
+        else:
+            report = assess(t, pack, (4, 200), DEFAULT_THRESHOLD)
+        return report.overall - (1.0 if report.hard_failure else 0.0)
 
     return score
 
@@ -113,49 +121,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     draft_results = scorer.score_many(drafts) if drafts else []
     clean_scores = [r.overall for r in clean_results]
-    old = old_scorer()
-    old_clean = [s for s in (old(v) for v in clean) if s is not None] if old else []
+    now, before = gate_scorer(scorer, True), gate_scorer(scorer, False)
+
+    def gate_auc(gate: Callable[[CallView], float | None], bad: Sequence[CallView]) -> str:
+        good_s = [s for s in map(gate, clean) if s is not None]
+        bad_s = [s for s in map(gate, bad) if s is not None]
+        return f"{fmt(auc(good_s, bad_s))} ({len(bad_s)})"
 
     print()
-    print(f"{'clean held-out vs':<28} {'n':>4}  {'AUC':>6}  {'target':>6}  {'old scorer AUC (n)':>20}")
+    print(
+        f"{'clean held-out vs':<28} {'n':>4}  {'coherence':>9}  {'target':>6}  {'gate now (n)':>13}  "
+        f"{'gate before (n)':>15}"
+    )
     failed = []
     for kind in CORRUPTIONS:
         scores = [r.overall for r in bad_results.get(kind, [])]
         a = auc(clean_scores, scores)
-        old_text = "not importable"
-        if old:
-            old_bad = [s for s in (old(b) for _, b in pairs.get(kind, [])) if s is not None]
-            old_text = f"{fmt(auc(old_clean, old_bad))} ({len(old_bad)})"
         ok = "ok" if a >= TARGET_AUC else "MISS"
         if a < TARGET_AUC:
             failed.append(kind)
-        print(f"{kind:<28} {len(scores):>4}  {fmt(a):>6}  {ok:>6}  {old_text:>20}")
+        bad = [b for _, b in pairs.get(kind, [])]
+        print(
+            f"{kind:<28} {len(scores):>4}  {fmt(a):>9}  {ok:>6}  {gate_auc(now, bad):>13}  "
+            f"{gate_auc(before, bad):>15}"
+        )
     if drafts:
-        old_text = "not importable"
-        if old:
-            old_d = [s for s in (old(d) for d in drafts) if s is not None]
-            old_text = f"{fmt(auc(old_clean, old_d))} ({len(old_d)})"
         a = auc(clean_scores, [r.overall for r in draft_results])
-        print(f"{'embedded-model raw drafts':<28} {len(drafts):>4}  {fmt(a):>6}  {'':>6}  {old_text:>20}")
+        print(
+            f"{'embedded-model raw drafts':<28} {len(drafts):>4}  {fmt(a):>9}  {'':>6}  "
+            f"{gate_auc(now, drafts):>13}  {gate_auc(before, drafts):>15}"
+        )
     else:
         print("embedded-model raw drafts: none packaged (reference/embedded_drafts.jsonl)")
 
+    def pass_rate(gate: Callable[[CallView], float | None], views: Sequence[CallView]) -> str:
+        scores = [s for s in map(gate, views) if s is not None]
+        return f"{sum(s >= DEFAULT_THRESHOLD for s in scores)}/{len(scores)}"
+
     print()
+    print(f"passed by the pipeline's gate at its default threshold {DEFAULT_THRESHOLD} (calls with a pack):")
+    print(f"  clean held-out {pass_rate(now, clean)} (before: {pass_rate(before, clean)})")
+    for kind in CORRUPTIONS:
+        bad = [b for _, b in pairs.get(kind, [])]
+        print(f"  {kind} {pass_rate(now, bad)} (before: {pass_rate(before, bad)})")
+    if drafts:
+        print(f"  embedded raw drafts {pass_rate(now, drafts)} (before: {pass_rate(before, drafts)})")
     passed = sum(r.passed() for r in clean_results)
     print(
-        f"clean held-out: mean overall {sum(clean_scores) / len(clean_scores):.3f}, "
+        f"coherence discriminator alone: clean held-out mean overall {sum(clean_scores) / len(clean_scores):.3f}, "
         f"passed at 0.5 with no violation: {passed}/{len(clean_results)}"
     )
     for kind in CORRUPTIONS:
         rs = bad_results.get(kind, [])
         if rs:
             print(
-                f"{kind}: mean overall {sum(r.overall for r in rs) / len(rs):.3f}, "
+                f"  {kind}: mean overall {sum(r.overall for r in rs) / len(rs):.3f}, "
                 f"caught (failed at 0.5 or a violation) {sum(not r.passed() for r in rs)}/{len(rs)}"
             )
     if draft_results:
         print(
-            f"embedded drafts: mean overall {sum(r.overall for r in draft_results) / len(draft_results):.3f}, "
+            f"  embedded drafts: mean overall {sum(r.overall for r in draft_results) / len(draft_results):.3f}, "
             f"caught {sum(not r.passed() for r in draft_results)}/{len(draft_results)}"
         )
 

@@ -83,6 +83,14 @@ install_deps() {
   "${pip[@]}" install --quiet --upgrade "pip>=24" setuptools wheel
   build_wheel
   "${pip[@]}" install --quiet --no-deps "$wheel_dir"/llama_cpp_python-*.whl
+  if [ "$extra" = orchestrator ]; then
+    "${pip[@]}" install --quiet -r requirements.lock
+  else
+    # The agent extra's dependencies only, at the versions the lock pins (the project itself comes in phase project).
+    "${pip[@]}" install --quiet -c requirements.lock --find-links "$wheel_dir" ".[agent]"
+    "${pip[@]}" uninstall --quiet --yes transcript-foundry
+  fi
+  # After the dependencies: importing llama_cpp needs them (typing_extensions, numpy ...).
   case "${CMAKE_ARGS:-}" in
     *GGML_NATIVE=off*|*GGML_NATIVE=OFF*|*GGML_CUDA=on*|*GGML_CUDA=ON*)
       # A portable build has no AMX kernels; a CUDA build cannot be imported without the driver (at build time).
@@ -94,13 +102,6 @@ install_deps() {
         exit 1
       fi ;;
   esac
-  if [ "$extra" = orchestrator ]; then
-    "${pip[@]}" install --quiet -r requirements.lock
-  else
-    # The agent extra's dependencies only, at the versions the lock pins (the project itself comes in phase project).
-    "${pip[@]}" install --quiet -c requirements.lock --find-links "$wheel_dir" ".[agent]"
-    "${pip[@]}" uninstall --quiet --yes transcript-foundry
-  fi
 }
 
 install_project() {

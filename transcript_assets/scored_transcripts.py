@@ -35,7 +35,7 @@ from transcript_foundry.quality.discriminator import (
     judge_settings_from_env,
     resolve_judge_node,
 )
-from transcript_foundry.quality.feedback_loop import FeedbackLoop
+from transcript_foundry.quality.feedback_loop import FeedbackLoop, signal_summary
 from transcript_foundry.quality.gate import DEFAULT_WEIGHTS
 from transcript_foundry.quality.llm_judge import LLMJudge
 from transcript_foundry.request.lifecycle import shard_number
@@ -182,6 +182,7 @@ def scored_transcripts(
                 }
             ),
             "mean_overall_score": MetadataValue.float(sum(overall) / len(overall) if overall else 0.0),
+            "discriminator": MetadataValue.json(signal_summary(list(result.reports.values()))),
             "regeneration_output_tokens": stats.output_tokens,
             "preview": MetadataValue.md(preview),
         },

@@ -27,6 +27,7 @@ FORMAT_ALIASES = {
 }
 
 # Turns per conversation (one turn = one speaker's utterance) by complexity.
+DEFAULT_QUALITY_THRESHOLD = 0.85
 DEFAULT_EXCHANGES: dict[str | None, tuple[int, int]] = {
     "simple": (6, 10),
     None: (8, 14),
@@ -53,7 +54,7 @@ class JobSpec(BaseModel):
     )
     formats: list[str] = Field(default_factory=lambda: ["custom_json"])
     language: str = Field(default="en", description="BCP-47 language tag of the transcripts.")
-    quality_threshold: float = Field(default=0.85, ge=0.0, le=1.0)
+    quality_threshold: float = Field(default=DEFAULT_QUALITY_THRESHOLD, ge=0.0, le=1.0)
     seed: int | None = Field(default=None, description="Sampling seed; null derives one from the request id.")
 
     @field_validator("domain", mode="before")

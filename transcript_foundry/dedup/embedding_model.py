@@ -59,5 +59,8 @@ def load_model(folder: Path) -> SentenceTransformer:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # no "Loading weights" bar on a CLI's stderr
 
     return SentenceTransformer(str(folder), device="cpu", local_files_only=True)

@@ -19,6 +19,7 @@ class CallStats:
     prompt_tokens: int = 0
     errors: int = 0
     degenerate: int = 0
+    ungrounded: int = 0  # turns re-sampled because they strayed from the plan's facts or the role rules
     by_node: dict[str, int] = field(default_factory=dict)
     # Calls on several nodes finish in worker threads at once.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -56,6 +57,7 @@ class CallStats:
             "llm_calls": self.calls,
             "llm_errors": self.errors,
             "degenerate_turns": self.degenerate,
+            "ungrounded_turns": self.ungrounded,
             "output_tokens": self.output_tokens,
             "busy_seconds": round(self.busy_seconds, 3),
             "tokens_per_second": round(self.tokens_per_second, 2),

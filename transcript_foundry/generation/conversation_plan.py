@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from transcript_foundry.contract.job_spec import JobSpec
 from transcript_foundry.contract.transcript import GenerationInfo, Transcript, Turn
 from transcript_foundry.domains.domain_pack import Beat, DomainPack
+from transcript_foundry.generation.plan_facts import facts_for_beat, plan_facts
 
 # The tone mix used when a request does not name one.
 MIXED_TONES: tuple[tuple[str, float], ...] = (
@@ -30,6 +31,9 @@ MIXED_TONES: tuple[tuple[str, float], ...] = (
 )
 # Customer turns that carry the caller's tone in their beat label.
 TONED_ACTS = frozenset({"state_problem", "express_emotion", "reject_solution", "ask_followup", "escalate"})
+# Caller turns that give the plan's facts when their beat names them, and agent turns that ask for them.
+FACT_ACTS = frozenset({"provide_info", "confirm", "answer_followup"})
+ASKING_ACTS = frozenset({"verify_identity", "request_info"})
 
 
 class PlannedTurn(BaseModel):
@@ -40,6 +44,7 @@ class PlannedTurn(BaseModel):
     act: str
     guidance: str | None = None  # the quality loop's note for a turn to rewrite (added to its beat label)
     keep_text: str | None = None  # the quality loop keeps this turn as written (not generated again)
+    says: dict[str, str] = {}  # the plan's facts this turn gives (shown in its label, not in the transcript)
 
 
 class ConversationPlan(BaseModel):
@@ -58,6 +63,8 @@ class ConversationPlan(BaseModel):
     company: str
     agent_name: str
     turns: list[PlannedTurn]
+    customer_name: str | None = None
+    facts: dict[str, str] = {}  # fixed before writing: the caller's identifiers (plan_facts.py)
     seed: int
     feedback: str | None = None  # the quality loop's critique of the previous draft (chat prompts)
 
@@ -85,8 +92,17 @@ def _fit_length(
     # Lengthen: a customer follow-up and the agent's answer, inserted after an agent turn before the closing.
     while len(turns) < target and len(turns) + 2 <= high:
         # After the problem statement and verification (index >= 3), before the closing pair.
-        spots = [i for i in range(3, len(turns) - 1) if turns[i - 1].speaker == "AGENT"]
-        spots = spots or [i for i in range(1, len(turns)) if turns[i - 1].speaker == "AGENT"]
+        # Never between a question and its answer: after an agent turn that asks for information.
+        spots = [
+            i
+            for i in range(3, len(turns) - 1)
+            if turns[i - 1].speaker == "AGENT" and turns[i - 1].act not in ASKING_ACTS
+        ]
+        spots = spots or [
+            i
+            for i in range(1, len(turns))
+            if turns[i - 1].speaker == "AGENT" and turns[i - 1].act not in ASKING_ACTS
+        ]
         if not spots:
             break
         at = rng.choice(spots)
@@ -104,6 +120,24 @@ def _fit_length(
         at = rng.choice(middle)
         del turns[at : at + 2]
     return turns
+
+
+def _with_facts(turns: list[PlannedTurn], facts: dict[str, str]) -> list[PlannedTurn]:
+    """Caller turns that give information say the plan's values: those their beat names, else (a beat
+    such as "gives their details") those the agent's last request named."""
+    out: list[PlannedTurn] = []
+    asked: dict[str, str] = {}
+    for turn in turns:
+        if turn.speaker == "AGENT":
+            if turn.act in ASKING_ACTS:
+                asked = facts_for_beat(turn.beat, facts)
+            out.append(turn)
+            continue
+        says = facts_for_beat(turn.beat, facts) if turn.act in FACT_ACTS else {}
+        if not says and turn.act == "provide_info":
+            says, asked = asked, {}
+        out.append(turn.model_copy(update={"says": says}) if says else turn)
+    return out
 
 
 def _choose_tone(spec: JobSpec, rng: random.Random) -> str:
@@ -140,6 +174,8 @@ def plan_conversation(
                 continue
         beats.append(b)
     turns = _fit_length(_merge_same_speaker(beats), list(pack.filler_beats), target, high, rng)
+    customer_name, facts = plan_facts(scenario.phi_slots, random.Random(f"{request_seed}:{index}:facts"))
+    turns = _with_facts(turns, facts)
     return ConversationPlan(
         slot_id=slot_id_for(request_id, index),
         request_id=request_id,
@@ -155,6 +191,8 @@ def plan_conversation(
         agent_name=rng.choice(pack.agent_names),
         turns=turns,
         seed=rng.randrange(2**31),
+        customer_name=customer_name,
+        facts=facts,
     )
 
 

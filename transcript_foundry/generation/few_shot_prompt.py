@@ -15,6 +15,7 @@ import zlib
 from transcript_foundry.contract.job_spec import TONES
 from transcript_foundry.domains.domain_pack import DomainPack, Exemplar
 from transcript_foundry.generation.conversation_plan import TONED_ACTS, ConversationPlan, PlannedTurn
+from transcript_foundry.generation.plan_facts import stated
 
 _TONE_PREFIX = re.compile(rf"^(?:{'|'.join(TONES)}|annoyed|upset|irritated|worried|relieved|polite)\b,", re.I)
 
@@ -30,7 +31,7 @@ def beat_label(speaker: str, beat: str) -> str:
 
 
 def planned_label(turn: PlannedTurn, tone: str) -> str:
-    beat = turn.beat
+    beat = f"{turn.beat}: {stated(turn.says)}" if turn.says else turn.beat
     if turn.speaker == "CUSTOMER" and turn.act in TONED_ACTS and tone not in ("neutral", "calm"):
         beat = f"{tone}, {beat}"
     if turn.guidance:
@@ -38,8 +39,14 @@ def planned_label(turn: PlannedTurn, tone: str) -> str:
     return beat_label(turn.speaker, beat)
 
 
-def call_header(number: int, company: str, agent: str, reason: str, tone: str) -> str:
-    return f"### Call {number}\nCompany: {company}. Agent: {agent}. Reason for the call: {reason}. Caller mood: {tone}.\n"
+def call_header(
+    number: int, company: str, agent: str, reason: str, tone: str, caller: str | None = None
+) -> str:
+    who = f" Caller: {caller}." if caller else ""
+    return (
+        f"### Call {number}\nCompany: {company}. Agent: {agent}.{who} Reason for the call: {reason}. "
+        f"Caller mood: {tone}.\n"
+    )
 
 
 def _named_in(text: str, names: list[str], fallback: str) -> str:
@@ -84,4 +91,6 @@ def shared_prefix(pack: DomainPack, exemplars: list[Exemplar]) -> str:
 
 
 def conversation_header(plan: ConversationPlan, number: int) -> str:
-    return call_header(number, plan.company, plan.agent_name, plan.scenario_title, plan.emotional_tone)
+    return call_header(
+        number, plan.company, plan.agent_name, plan.scenario_title, plan.emotional_tone, plan.customer_name
+    )

@@ -17,6 +17,7 @@ from transcript_foundry.domains.domain_pack import DomainPack
 from transcript_foundry.generation.call_stats import CallStats
 from transcript_foundry.generation.conversation_plan import ConversationPlan
 from transcript_foundry.generation.outcome import GenerationCost, SlotOutcome, written_transcript
+from transcript_foundry.generation.plan_facts import stated
 from transcript_foundry.generation.turn_by_turn import derived_seed
 from transcript_foundry.llm.backend import LLMBackend, SamplingParams
 
@@ -88,13 +89,15 @@ def batch_size(plans: list[ConversationPlan], token_budget: int, prompt_tokens: 
 def _describe(number: int, plan: ConversationPlan) -> str:
     outline = "; ".join(
         f"{t.speaker.lower()} {t.beat}"
+        + (f" ({stated(t.says)})" if t.says else "")
         + (f" ({t.guidance})" if t.guidance else "")
         + (f' (keep as: "{t.keep_text}")' if t.keep_text else "")
         for t in plan.turns
     )
     feedback = f" A reviewer rejected the previous draft: {plan.feedback}" if plan.feedback else ""
     return (
-        f"Conversation slot {number}: company {plan.company}; agent {plan.agent_name}; caller: {plan.persona}; "
+        f"Conversation slot {number}: company {plan.company}; agent {plan.agent_name}; caller: "
+        f"{plan.customer_name + ', ' if plan.customer_name else ''}{plan.persona}; "
         f"reason: {plan.scenario_title}; caller mood: {plan.emotional_tone}; exactly {len(plan.turns)} turns, "
         f"alternating, AGENT first. Outline: {outline}.{feedback}"
     )

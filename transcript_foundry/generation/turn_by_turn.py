@@ -15,7 +15,9 @@ from transcript_foundry.contract.transcript import Transcript, Turn
 from transcript_foundry.generation.call_stats import CallStats
 from transcript_foundry.generation.conversation_plan import ConversationPlan
 from transcript_foundry.generation.few_shot_prompt import conversation_header, planned_label
+from transcript_foundry.generation.grounding import grounding_problem
 from transcript_foundry.generation.outcome import GenerationCost, GenerationFailed, written_transcript
+from transcript_foundry.generation.rolling_prompt import RollingPrompt
 from transcript_foundry.generation.turn_text import DegenerateTurn, clean_turn
 from transcript_foundry.llm.backend import LLMBackend, SamplingParams
 
@@ -35,6 +37,9 @@ class TurnByTurnSettings:
     dry_allowed_length: int = 2
 
 
+PROMPT_MARGIN_TOKENS = 16
+
+
 def derived_seed(*parts: object) -> int:
     return zlib.crc32(":".join(str(p) for p in parts).encode()) & 0x7FFFFFFF
 
@@ -50,14 +55,17 @@ def write_conversation(
     stats: CallStats,
     settings: TurnByTurnSettings = TurnByTurnSettings(),
 ) -> Transcript:
-    text = prefix + conversation_header(plan, call_number)
+    # The prompt stays inside the node's window however long the call (the oldest lines roll out).
+    budget = backend.info.context_window - settings.max_turn_tokens - PROMPT_MARGIN_TOKENS
+    rolling = RollingPrompt(backend, prefix + conversation_header(plan, call_number), budget)
     turns: list[Turn] = []
     output_tokens = 0
     text_tokens = 0
     calls = 0
     seconds = 0.0
     for i, planned in enumerate(plan.turns):
-        prompt = text + planned_label(planned, plan.emotional_tone)
+        label = planned_label(planned, plan.emotional_tone)
+        prompt = rolling.prompt(label)
         if planned.keep_text is not None:  # kept from the previous draft by the quality loop
             turns.append(
                 Turn(speaker=planned.speaker, text=planned.keep_text, beat=planned.beat, act=planned.act)
@@ -66,9 +74,12 @@ def write_conversation(
             # whose cost is charged to the slot already (by the quality loop, or by the generator when an
             # attempt resumes): it counts in text_tokens, not again in output_tokens.
             text_tokens += backend.count_tokens(f" {planned.keep_text}")
-            text = f"{prompt} {planned.keep_text}\n"
+            rolling.add(label, planned.keep_text, planned.says)
             continue
         problem: DegenerateTurn | None = None
+        fallback: tuple[str, int] | None = (
+            None  # a usable turn that strays from the plan, if none keeps to it
+        )
         for retry in range(settings.turn_retries):
             completion = backend.complete(
                 prompt,
@@ -99,16 +110,23 @@ def write_conversation(
                 stats.degenerate += 1
                 problem = exc
                 continue
+            if grounding_problem(plan, turns, planned, cleaned) is not None:
+                stats.ungrounded += 1
+                fallback = fallback or (cleaned, completion.completion_tokens)
+                continue
             text_tokens += completion.completion_tokens
             break
         else:
-            raise GenerationFailed(
-                f"turn {i + 1} ({planned.speaker}) degenerate after {settings.turn_retries} tries: {problem}",
-                written=turns,
-                cost=GenerationCost(output_tokens=output_tokens, llm_calls=calls, seconds=seconds),
-            )
+            if fallback is None:
+                raise GenerationFailed(
+                    f"turn {i + 1} ({planned.speaker}) degenerate after {settings.turn_retries} tries: {problem}",
+                    written=turns,
+                    cost=GenerationCost(output_tokens=output_tokens, llm_calls=calls, seconds=seconds),
+                )
+            cleaned, tokens = fallback  # the gate judges the whole call; its loop can rewrite this turn
+            text_tokens += tokens
         turns.append(Turn(speaker=planned.speaker, text=cleaned, beat=planned.beat, act=planned.act))
-        text = f"{prompt} {cleaned}\n"
+        rolling.add(label, cleaned, planned.says)
     return written_transcript(
         plan,
         turns,

@@ -1,7 +1,12 @@
-"""The quality discriminator: the model-free scorer, joined by the LLM judge where one is configured.
+"""The quality discriminator: the coherence discriminator and the model-free checks, joined by the LLM judge
+where one is configured.
 
 Every transcript gets the four scores (naturalness, coherence, domain_accuracy, emotional_consistency)
-from the model-free checks. With a judge, each dimension becomes ``(1 - judge_weight) * model_free +
+from the model-free checks; the coherence dimension is then mostly the learned coherence discriminator's
+probability that the call hangs together (``COHERENCE_SHARE``; quality/coherence), and any of its role or
+entity rules broken (the caller speaking as the company, someone addressed by their own name, a member ID
+said twice differently ...) fails the transcript whatever its score, with the turn named for the
+feedback loop to rewrite. With a judge, each dimension becomes ``(1 - judge_weight) * model_free +
 judge_weight * judge`` and ``overall`` is recomputed with the configured weights; the model-free hard rules
 (turn count, alternation, loops) still fail a transcript whatever the judge says. A judge answer that is
 unparseable, or a judge call that fails, leaves that transcript on its model-free scores; its report says
@@ -18,6 +23,8 @@ from typing import Literal
 from transcript_foundry.contract.transcript import Transcript
 from transcript_foundry.domains.domain_pack import DomainPack
 from transcript_foundry.pool.fleet import NodeFleet
+from transcript_foundry.quality.coherence.call_view import CallView
+from transcript_foundry.quality.coherence.score import CoherenceResult, CoherenceScorer, default_scorer
 from transcript_foundry.quality.gate import (
     DEFAULT_WEIGHTS,
     DIMENSIONS,
@@ -30,6 +37,8 @@ from transcript_foundry.quality.gate import (
 from transcript_foundry.quality.llm_judge import LLMJudge
 
 JudgeMode = Literal["auto", "on", "off"]
+COHERENCE_SHARE = 0.7  # of the coherence dimension; the rest is the structural checks (alternation, ...)
+COHERENCE_FLOOR = 0.5  # below it the coherence discriminator fails a call on its own
 JUDGE_ENV = "TRANSCRIPTS_JUDGE"
 JUDGE_NODE_ENV = "TRANSCRIPTS_JUDGE_NODE"
 
@@ -84,25 +93,33 @@ class Discriminator:
 
     def __init__(
         self,
-        pack: DomainPack,
+        pack: DomainPack | None,
         bounds: tuple[int, int],
         threshold: float,
         settings: DiscriminatorSettings = DiscriminatorSettings(),
         judge: LLMJudge | None = None,
+        coherence: CoherenceScorer | None = None,
     ):
+        self.coherence = coherence or default_scorer()
         self.pack = pack
         self.bounds = bounds
         self.threshold = threshold
         self.settings = settings
         self.judge = judge
+        # Without a domain pack (a transcript from elsewhere) domain accuracy is not scored.
+        self.weights = (
+            {**settings.weights, "domain_accuracy": 0.0} if pack is None else dict(settings.weights)
+        )
         self.judge_outcomes: Counter[str] = Counter()
         self.judge_tokens = 0
 
     def score(self, t: Transcript) -> QualityReport:
-        report = assess(t, self.pack, self.bounds, self.threshold, self.settings.weights)
+        report = assess(t, self.pack, self.bounds, self.threshold, self.weights)
+        self._add_coherence(report, self.coherence.score(call_view(t)))
         if self.judge is None:
             self.judge_outcomes["off"] += 1
             return report
+        assert self.pack is not None, "the judge needs the transcript's domain pack"
         verdict = self.judge.judge(t, self.pack)
         self.judge_outcomes[verdict.outcome] += 1
         self.judge_tokens += verdict.output_tokens
@@ -113,12 +130,9 @@ class Discriminator:
             return report
         w = self.settings.judge_weight
         report.scores = {d: round((1 - w) * report.scores[d] + w * verdict.scores[d], 4) for d in DIMENSIONS}
-        report.overall = weighted_overall(report.scores, self.settings.weights)
+        report.overall = weighted_overall(report.scores, self.weights)
         report.scorer = "model_free+judge"
-        report.passed = not report.hard_failure and report.overall >= self.threshold
-        report.reasons = [r for r in report.reasons if not r.startswith("overall ")]
-        if report.overall < self.threshold:
-            report.reasons.insert(0, f"overall {report.overall:.2f} below the threshold {self.threshold:.2f}")
+        self._settle(report)
         if verdict.critique:
             report.reasons.append(f"judge: {verdict.critique}")
         known = {i.turn for i in report.issues}
@@ -128,3 +142,63 @@ class Discriminator:
             if i not in known
         )
         return report
+
+    def _add_coherence(self, report: QualityReport, result: CoherenceResult) -> None:
+        report.coherence = result.as_dict()
+        structural = report.scores["coherence"]
+        report.scores["coherence"] = round(
+            (1 - COHERENCE_SHARE) * structural + COHERENCE_SHARE * result.overall, 4
+        )
+        report.overall = weighted_overall(report.scores, self.weights)
+        for finding in result.violations:
+            report.hard_failure = True
+            report.reasons.append(finding.reason)
+            report.issues.append(
+                QualityIssue("coherence", finding.turn, COHERENCE_HINTS.get(finding.rule, DEFAULT_HINT))
+            )
+        if result.overall < COHERENCE_FLOOR:
+            report.hard_failure = True
+            report.reasons.append(f"coherence {result.overall:.2f} below {COHERENCE_FLOOR:.2f}")
+            named = {i.turn for i in report.issues}
+            report.issues.extend(
+                QualityIssue("coherence", turn, DEFAULT_HINT)
+                for turn in result.weakest_turns()[:3]
+                if turn not in named
+            )
+        report.reasons.extend(r for r in result.reasons if r not in report.reasons)
+        self._settle(report)
+
+    def _settle(self, report: QualityReport) -> None:
+        """``passed`` and the overall reason from the current scores and hard failures."""
+        report.passed = not report.hard_failure and report.overall >= self.threshold
+        report.reasons = [r for r in report.reasons if not r.startswith("overall ")]
+        if report.overall < self.threshold:
+            report.reasons.insert(0, f"overall {report.overall:.2f} below the threshold {self.threshold:.2f}")
+
+
+DEFAULT_HINT = "answering what was just said and keeping to the call's facts"
+# How the feedback loop asks for a turn that broke a rule to be written again (appended to its beat label).
+COHERENCE_HINTS: dict[str, str] = {
+    "customer_speaks_as_company": "speaking as the caller, not as the company",
+    "agent_speaks_as_caller": "speaking as the agent, not as a caller",
+    "own_name_address": "using the other person's name, never the speaker's own",
+    "name_inconsistency": "keeping every name as it was given before",
+    "company_inconsistency": "naming only the company the call is to",
+    "identifier_contradiction": "repeating numbers exactly as they were given before",
+    "amount_contradiction": "repeating amounts exactly as they were given before",
+    "date_contradiction": "repeating dates exactly as they were given before",
+    "fact_contradiction": "giving the details exactly as planned",
+    "implausible_birth_date": "with a date of birth that fits an adult caller",
+    "unanswered_request": "answering the question that was asked",
+}
+
+
+def call_view(t: Transcript) -> CallView:
+    """What the coherence discriminator reads of a transcript: its turns and the names the call is about."""
+    return CallView(
+        turns=tuple((turn.speaker, turn.text) for turn in t.turns),
+        id=t.id,
+        company=t.company,
+        agent_name=t.agent_name,
+        domain=t.domain,
+    )

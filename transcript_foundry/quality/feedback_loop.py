@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from transcript_foundry.contract.transcript import Transcript
 from transcript_foundry.generation.call_stats import CallStats
@@ -41,6 +42,8 @@ class RoundRecord:
     regenerated_turns: int = 0
     output_tokens: int = 0
     final: bool = False
+    discriminator: str = ""  # the coherence discriminator's version
+    signals: dict[str, float] = field(default_factory=dict)  # its mean contribution per signal, this round
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -113,8 +116,10 @@ class FeedbackLoop:
             judge_before = Counter(self.discriminator.judge_outcomes)
             failing: dict[str, QualityReport] = {}
             reasons: Counter[str] = Counter()
+            round_reports: list[QualityReport] = []
             for slot_id, transcript in to_score.items():
                 report = self.discriminator.score(transcript)
+                round_reports.append(report)
                 transcript.quality = report.as_dict()
                 result.reports[slot_id] = report
                 if report.passed:
@@ -139,6 +144,7 @@ class FeedbackLoop:
                     regenerated_turns=regenerated,
                     output_tokens=self.stats.output_tokens - tokens_before,
                     final=last,
+                    **signal_summary(round_reports),
                 )
             )
             if last:
@@ -173,3 +179,15 @@ class FeedbackLoop:
                 draft = with_earlier_cost(outcome.transcript, drafts[outcome.slot_id])
                 kept[outcome.slot_id] = self.postprocess(draft) if self.postprocess else draft
         return kept, sum(regenerated_turns(p) for p in revised)
+
+
+def signal_summary(reports: list[QualityReport]) -> dict[str, Any]:
+    """The coherence discriminator's version and its mean contribution per signal over ``reports``."""
+    results = [r.coherence for r in reports if r.coherence]
+    if not results:
+        return {}
+    names = results[0]["contributions"]
+    return {
+        "discriminator": results[0]["version"],
+        "signals": {n: round(sum(r["contributions"][n] for r in results) / len(results), 4) for n in names},
+    }

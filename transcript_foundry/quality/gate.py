@@ -84,6 +84,7 @@ class QualityReport:
     issues: list[QualityIssue] = field(default_factory=list)
     hard_failure: bool = False
     judge: dict[str, Any] | None = None  # the judge's outcome, scores and critique (see llm_judge)
+    coherence: dict[str, Any] | None = None  # the coherence discriminator's result (quality/coherence)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -249,12 +250,15 @@ def _tone_hint(tone: str) -> str:
 
 def assess(
     t: Transcript,
-    pack: DomainPack,
+    pack: DomainPack | None,
     bounds: tuple[int, int],
     threshold: float,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
 ) -> QualityReport:
-    """Score one transcript with the model-free checks; the report's ``scores`` are the four dimensions."""
+    """Score one transcript with the model-free checks; the report's ``scores`` are the four dimensions.
+
+    Without a domain pack (a transcript of a domain no pack describes) domain accuracy is not scored: its
+    weight is left out of ``overall`` and its score is None."""
     reasons: list[str] = []
     issues: list[QualityIssue] = []
     hard = False
@@ -294,8 +298,12 @@ def assess(
     if balance_problem:
         reasons.append(balance_problem)
 
-    domain, found, unused = _domain_terms(t, pack)
-    if domain < 1.0:
+    if pack is None:
+        weights = {**weights, "domain_accuracy": 0.0}
+        domain, found, unused = 1.0, 0, []
+    else:
+        domain, found, unused = _domain_terms(t, pack)
+    if pack is not None and domain < 1.0:
         reasons.append(f"only {found} domain term(s) from the {pack.name} pack")
         issues.append(QualityIssue("few_terms", None, ", ".join(unused[:3])))
 

@@ -205,6 +205,8 @@ quality_rounds = Table(
     Column("output_tokens", Integer, nullable=False, default=0),
     Column("final", Boolean, nullable=False, default=False),  # the last round of the run
     Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    Column("discriminator", String(32)),  # the coherence discriminator's version (v8)
+    Column("signals", JSON),  # its mean contribution per signal in this round (v8)
 )
 
 TERMINAL_STATES = ("accepted", "rejected_quality", "duplicate", "failed")
@@ -242,12 +244,18 @@ def _v7_settings_intake_alerts(conn: Connection) -> None:
     metadata.create_all(conn, tables=[settings_table, request_sources, node_restrictions, alert_log])
 
 
+def _v8_quality_signals(conn: Connection) -> None:
+    """Each quality round records the coherence discriminator's version and its signals' contributions."""
+    _add_missing_columns(conn, quality_rounds, ("discriminator", "signals"))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_nodes),
     (3, _v3_duplicate_rule),
     (4, _v4_quality_rounds),
     (7, _v7_settings_intake_alerts),
+    (8, _v8_quality_signals),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
