@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from transcript_foundry.contract.job_spec import JobSpec
-from transcript_foundry.request.semantic_match import Match
+
+if TYPE_CHECKING:
+    from transcript_foundry.request.semantic_match import Match
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError
@@ -38,8 +39,6 @@ from transcript_foundry.contract.validation_errors import did_you_mean, validati
 from transcript_foundry.domains.domain_pack import DomainPack, unknown_domain_message
 from transcript_foundry.request.explanation import Reading, Understanding, closest_candidates
 from transcript_foundry.request.residue import leftover_phrases
-from transcript_foundry.request.semantic_fields import read_by_meaning
-from transcript_foundry.request.semantic_match import Match, SemanticMatcher
 from transcript_foundry.request.vague_counts import rewrite_vague_counts
 from transcript_foundry.request.word_tables import (
     CALLER_WORDS,
@@ -65,6 +64,9 @@ from transcript_foundry.text.number_words import (
     format_number,
     parse_number,
 )
+
+if TYPE_CHECKING:  # numpy and the matcher load only when a request needs a match by meaning
+    from transcript_foundry.request.semantic_match import Match, SemanticMatcher
 
 EXAMPLE = "Generate 50 healthcare transcripts with frustrated callers"
 SPEC_FILE_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".json")
@@ -731,9 +733,16 @@ def understand_request(
     callers = _caller_hits(rest, packs)
     complexity, complexity_hits, without_words = _extract_complexity(_mask_hits(rest, callers), problems)
 
-    if matcher is None and semantic:
-        matcher = SemanticMatcher(packs)
-    meaning = (lambda: matcher) if matcher is not None else None
+    matchers = [matcher] if matcher is not None else []
+
+    def matcher_for_packs() -> SemanticMatcher:
+        if not matchers:
+            from transcript_foundry.request.semantic_match import SemanticMatcher
+
+            matchers.append(SemanticMatcher(packs))
+        return matchers[0]
+
+    meaning = matcher_for_packs if semantic or matchers else None
     open_text = _mask_for_meaning(without_words, [])
     choice = _extract_domain(
         rest, without_words, leftover_phrases(open_text, cased), packs, meaning, problems
@@ -755,8 +764,10 @@ def understand_request(
             "emotional_tone": not tone_hits,
             "caller_type": not callers,
         }
-        if matcher is not None and phrases and any(wanted.values()):
-            by_meaning = read_by_meaning(matcher, phrases, pack.name, [f for f, w in wanted.items() if w])
+        if meaning is not None and phrases and any(wanted.values()):
+            from transcript_foundry.request.semantic_fields import read_by_meaning
+
+            by_meaning = read_by_meaning(meaning(), phrases, pack.name, [f for f, w in wanted.items() if w])
             scenarios = [r.value for r in by_meaning if r.field == "scenario"] or scenarios
             tone = next((r.value for r in by_meaning if r.field == "emotional_tone"), tone)
             caller_type = next((r.value for r in by_meaning if r.field == "caller_type"), caller_type)
@@ -789,7 +800,7 @@ def understand_request(
         raise RequestError(_format_validation_error(exc)) from None
     order = {"count": 0, "domain": 1, "scenario": 2, "emotional_tone": 3, "complexity": 4, "caller_type": 5}
     readings.sort(key=lambda r: order.get(r.field, 9))
-    used_model = matcher is not None and matcher.loaded
+    used_model = bool(matchers) and matchers[0].loaded
     return Understanding(validate_against_packs(spec, packs), tuple(readings), used_model)
 
 
@@ -836,8 +847,13 @@ def load_job_spec_file(path: Path, packs: Packs) -> JobSpec:
         raise RequestError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
 
 
-def resolve_request(arg: str, packs: Packs) -> JobSpec:
+def resolve_request(arg: str, packs: Packs, *, semantic: bool = True) -> JobSpec:
     """A job spec file (``.yaml``, ``.yml``, ``.json``) or a plain-English request."""
+    return resolve_understanding(arg, packs, semantic=semantic).spec
+
+
+def resolve_understanding(arg: str, packs: Packs, *, semantic: bool = True) -> Understanding:
+    """``resolve_request`` with the readings behind a plain-English request (a file has none)."""
     candidate = arg.strip()
     if candidate.lower().endswith(SPEC_FILE_SUFFIXES):
         path = Path(candidate).expanduser()
@@ -846,5 +862,5 @@ def resolve_request(arg: str, packs: Packs) -> JobSpec:
                 f"job spec file {candidate} not found: check the path, or pass a plain-English request "
                 f"instead, e.g. {EXAMPLE!r}"
             )
-        return load_job_spec_file(path, packs)
-    return parse_request(arg, packs)
+        return Understanding(load_job_spec_file(path, packs))
+    return understand_request(arg, packs, semantic=semantic)
