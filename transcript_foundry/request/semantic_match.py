@@ -29,9 +29,9 @@ class Thresholds:
 
     domain: float = 0.6
     domain_margin: float = 0.05
-    scenario: float = 0.52
-    emotional_tone: float = 0.55
-    caller_type: float = 0.55
+    scenario: float = 0.57
+    emotional_tone: float = 0.65
+    caller_type: float = 0.72
 
     def of(self, field: str) -> float:
         return float(getattr(self, "domain" if field == "other_industry" else field))

@@ -10,11 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-VAGUE: dict[str, int] = {"a few": 3, "a couple of": 2, "a couple": 2, "several": 5, "a handful of": 5}
+VAGUE: dict[str, int] = {
+    "a few": 3,
+    "a couple": 2,
+    "a couple of": 2,
+    "couple": 2,
+    "couple of": 2,
+    "several": 5,
+    "a handful of": 5,
+}
 SCALES: dict[str, int] = {"dozen": 12, "hundred": 100, "thousand": 1_000}
 
 _PATTERN = re.compile(
-    r"\b(?P<vague>a\s+few|a\s+couple(?:\s+of)?|several|a\s+handful\s+of)\s+"
+    r"\b(?P<vague>a\s+few|(?:a\s+)?couple(?:\s+of)?|several|a\s+handful\s+of)\s+"
     r"(?P<scale>dozen|hundred|thousand)\b(?:\s+of\b)?",
     re.IGNORECASE,
 )

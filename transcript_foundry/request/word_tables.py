@@ -116,7 +116,8 @@ COMPLEXITY_IN_CONTEXT: tuple[tuple[str, str], ...] = (
 CALLER_WORDS: dict[str, tuple[str, ...]] = {
     "elderly": phrases(
         "elderly, senior, senior citizen, older caller, older customer, older adult, older people, "
-        "older person, older patient, older folks, retiree, pensioner"
+        "older person, older patient, older folks, older shopper, older member, older subscriber, older user, "
+        "retiree, pensioner"
     ),
     "caregiver": phrases("caregiver, carer, caretaker, family member, family caregiver"),
     "new_patient": phrases("new patient, first-time patient"),
