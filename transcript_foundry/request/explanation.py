@@ -59,7 +59,8 @@ def candidate(match: Match) -> str:
     """'telecom (service_outage, 0.41)': a domain with the scenario that brought it closest."""
     anchor = match.anchor
     detail = [anchor.value] if anchor.field == "scenario" else []
-    return f"{anchor.domain or anchor.value} ({', '.join([*detail, f'{match.score:.2f}'])})"
+    score = match.score if match.support is None else match.support
+    return f"{anchor.domain or anchor.value} ({', '.join([*detail, f'{score:.2f}'])})"
 
 
 def closest_candidates(ranked: Sequence[Match], limit: int = 3) -> str:

@@ -14,7 +14,7 @@ from the on-disk cache (``embedding_cache``), so a request encodes only its own 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,10 +47,15 @@ class Match:
     phrase: str
     anchor: Anchor
     score: float
+    support: float | None = None  # for a domain: its mean best score over all the request's phrases
 
     @property
     def value(self) -> str:
         return self.anchor.value
+
+
+def _support(match: Match) -> float:
+    return match.score if match.support is None else match.support
 
 
 def _default_encoder() -> tuple[Callable[[], Encode], str]:
@@ -138,16 +143,29 @@ class SemanticMatcher:
         return sorted(best.values(), key=lambda m: -m.score)
 
     def rank_domains(self, phrases: Sequence[str], domains: Iterable[str] | None = None) -> list[Match]:
-        """Domains by their best domain or scenario anchor; the anchor says which scenario matched."""
+        """Domains (and industries without a pack) by their support: the mean over the phrases of each
+        phrase's best domain or scenario anchor, so that a domain two phrases point at beats one that a
+        single phrase happens to touch. Each match names the phrase and anchor that came closest."""
         allowed = set(domains) if domains is not None else None
-        return self.rank(
-            phrases,
-            lambda a: (
-                a.field == "other_industry"
-                or (a.field in ("domain", "scenario") and (allowed is None or a.domain in allowed))
-            ),
-            lambda a: a.domain or f"other:{a.value}",
-        )
+
+        def keep(a: Anchor) -> bool:
+            pack_text = a.field in ("domain", "scenario") and (allowed is None or a.domain in allowed)
+            return a.field == "other_industry" or pack_text
+
+        def key(a: Anchor) -> str:
+            return a.domain or f"other:{a.value}"
+
+        per_phrase = [self.rank([phrase], keep, key) for phrase in phrases]
+        best: dict[str, Match] = {}
+        totals: dict[str, float] = {}
+        for ranked in per_phrase:
+            for match in ranked:
+                name = key(match.anchor)
+                totals[name] = totals.get(name, 0.0) + match.score
+                if name not in best or match.score > best[name].score:
+                    best[name] = match
+        supported = [replace(m, support=totals[name] / len(per_phrase)) for name, m in best.items()]
+        return sorted(supported, key=lambda m: -(m.support or 0.0))
 
     def rank_field(self, phrases: Sequence[str], field: str, domain: str | None = None) -> list[Match]:
         """Values of ``field`` (scenario, emotional_tone, caller_type), within ``domain`` for pack fields."""
@@ -166,7 +184,7 @@ class SemanticMatcher:
             or ranked[0].score < self.thresholds.domain
         ):
             return None
-        if len(ranked) > 1 and ranked[0].score - ranked[1].score < self.thresholds.domain_margin:
+        if len(ranked) > 1 and _support(ranked[0]) - _support(ranked[1]) < self.thresholds.domain_margin:
             return None
         return ranked[0]
 

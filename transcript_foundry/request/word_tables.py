@@ -190,7 +190,8 @@ STOP_WORDS = frozenset(
     phrases(
         "a, an, the, some, of, for, with, about, from, in, on, to, and, or, me, us, i, we, please, generate, "
         "create, make, produce, write, give, need, want, get, build, synthesize, simulate, few, several, "
-        "many, all, any, each, every, my, our, your, their, these, those, them, is, are, be, x, by, as, at"
+        "many, all, any, each, every, my, our, your, their, these, those, them, is, are, be, x, by, as, at, "
+        "draft, prepare, compose, can, could, would, you, like, let's, i'd, we'd, how, quick"
     )
 )
 
