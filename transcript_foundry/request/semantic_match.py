@@ -155,6 +155,7 @@ class SemanticMatcher:
         def key(a: Anchor) -> str:
             return a.domain or f"other:{a.value}"
 
+        self.similarities(phrases)  # one batch for all the phrases; rank() below reuses their vectors
         per_phrase = [self.rank([phrase], keep, key) for phrase in phrases]
         best: dict[str, Match] = {}
         totals: dict[str, float] = {}
