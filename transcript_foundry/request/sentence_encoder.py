@@ -133,11 +133,22 @@ class SentenceEncoder:
         self.tokenizer = WordPieceTokenizer(model_dir / "vocab.txt")
         weights = read_safetensors(model_dir / "model.safetensors")
         self.w = {k.removeprefix("bert.").removeprefix("0."): v for k, v in weights.items()}
+        # The dense layers' weights transposed once, contiguous: x @ Wt is 2-3x faster than x @ W.T here.
+        self.wt = {
+            k: np.ascontiguousarray(v.T)
+            for k, v in self.w.items()
+            if k.startswith("encoder.") and k.endswith(".weight") and v.ndim == 2
+        }
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        """``x @ W.T + b`` as one 2-D matrix product (numpy's stacked 3-D product is far slower)."""
-        flat = x.reshape(-1, x.shape[-1]) @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
-        return flat.reshape(*x.shape[:-1], flat.shape[-1])
+        """``x @ W.T + b`` as one 2-D product (numpy's stacked 3-D product is far slower). A request's few
+        tokens go through einsum's own loop: on a busy small machine BLAS threads cost more than they save
+        on a handful of rows."""
+        flat = x.reshape(-1, x.shape[-1])
+        weight = self.wt[f"{name}.weight"]
+        product = np.einsum("ij,jk->ik", flat, weight, optimize=False) if len(flat) <= 32 else flat @ weight
+        out = product + self.w[f"{name}.bias"]
+        return out.reshape(*x.shape[:-1], out.shape[-1])
 
     def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
         return _layer_norm(x, self.w[f"{name}.weight"], self.w[f"{name}.bias"], self.eps)
