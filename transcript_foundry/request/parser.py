@@ -1,8 +1,8 @@
 """Plain-English generation requests -> validated ``JobSpec``.
 
 "Generate 500 healthcare transcripts with frustrated callers" becomes
-``JobSpec(count=500, domain="healthcare", emotional_tone="frustrated")``. The parser is deterministic and
-rule based: regular expressions and word tables, no model. It reads the fields in a fixed order and blanks
+``JobSpec(count=500, domain="healthcare", emotional_tone="frustrated")``. Exact rules come first: regular
+expressions and word tables, deterministic and without a model. It reads the fields in a fixed order and blanks
 out ("masks") each phrase it has used, so that a number or word that belongs to one field is not read
 again as another: "seed 42", "quality 0.9", "10 to 15 turns" and "in 2 days" are taken out before the
 count is looked for, and a caller type such as "long-time customers" before the complexity word "long".
@@ -15,6 +15,13 @@ Everything a request can say:
 * scenarios: the chosen pack's scenario keywords, in order of first mention.
 * exchanges: "10-15 turns", "between 8 and 12 exchanges", "at least 10 turns", "about 20 turns", "12 turns".
 * formats, language, seed, quality_threshold.
+
+The words no rule read ("ISP outage", "someone took my wallet") then go to the semantic layer when a field
+still needs them: domain (when no keyword named one and scenario words do not point at one pack only),
+scenarios, tone and caller type are matched by meaning against the packs' own text (``semantic_match``,
+``semantic_fields``), with calibrated thresholds; below them the request is refused with the closest
+candidates. A request the rules settle never loads the model. ``understand_request`` returns the JobSpec
+with the readings behind it (``explanation``), which ``transcripts plan`` prints.
 
 Problems are collected and reported together in one ``RequestError``, one line per field, each naming the
 field, what is wrong and how to phrase it instead.

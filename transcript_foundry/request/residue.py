@@ -16,7 +16,8 @@ from transcript_foundry.request.word_tables import FILLER_WORDS, STOP_WORDS, phr
 BREAK_WORDS = frozenset(
     phrases(
         "about, with, from, for, who, whose, that, which, where, while, regarding, concerning, involving, "
-        "and, or, but, by, because, after, before, since, when, whom"
+        "and, or, but, by, because, after, before, since, when, whom, can't, cannot, won't, doesn't, don't, "
+        "didn't, isn't, aren't, wasn't"
     )
 )
 # Words that carry no meaning at the ends of a phrase.
