@@ -630,7 +630,8 @@ def _no_domain_problem(
     beyond = ""
     if other is not None:
         industry = other.anchor.value.replace("_", " ")
-        like = f" ({other.anchor.text!r}, {other.score:.2f})" if other.anchor.text != industry else ""
+        said = other.anchor.text.lower() in (industry, other.phrase.lower())
+        like = "" if said else f" ({other.anchor.text!r}, {other.score:.2f})"
         beyond = f"{other.phrase!r} sounds like {industry}{like}, which no domain pack covers. "
     if unknown:
         closest = f" Closest by meaning: {beyond}{offer}" if beyond or offer else ""
