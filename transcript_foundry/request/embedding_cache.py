@@ -28,7 +28,8 @@ def cache_dir() -> Path:
 
 def model_fingerprint(model_dir: Path) -> str:
     """Path, size and modification time of the weights: a changed model gets a new cache file."""
-    weights = model_dir / "model.safetensors"
+    found = [model_dir / n for n in ("model.safetensors", "pytorch_model.bin") if (model_dir / n).is_file()]
+    weights = found[0] if found else model_dir
     stat = weights.stat()
     key = f"{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]

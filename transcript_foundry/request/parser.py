@@ -649,7 +649,7 @@ def _extract_domain(
     scenario_text: str,
     phrases: Sequence[str],
     packs: Packs,
-    meaning: Callable[[], SemanticMatcher] | None,
+    meaning: Callable[[], SemanticMatcher | None] | None,
     problems: list[str],
 ) -> _DomainChoice:
     """By rules first (a domain keyword; else scenario words of one pack only), then by meaning."""
@@ -668,8 +668,8 @@ def _extract_domain(
         return _DomainChoice(name, [], Reading("domain", name, word.phrase, f"scenario word of {word.value}"))
     asked = [next((p for p in phrases if p.lower() == unknown), unknown)] if unknown else list(phrases)
     ranked: list[Match] = []
-    if meaning is not None and asked:
-        matcher = meaning()
+    matcher = meaning() if meaning is not None and asked else None
+    if matcher is not None:
         ranked = matcher.rank_domains(asked)
         chosen = matcher.decide_domain(ranked)
         if chosen is not None and chosen.anchor.domain:
@@ -724,6 +724,18 @@ def validate_against_packs(spec: JobSpec, packs: Packs) -> JobSpec:
     return spec
 
 
+def _semantic_layer_runs() -> bool:
+    """False where no embedding model is installed (an agent-only install): the rules alone then. Finds
+    the model folder without loading it (and without numpy)."""
+    from transcript_foundry.dedup.embedding_model import EmbeddingModelError, resolve_model_dir
+
+    try:
+        resolve_model_dir()
+    except EmbeddingModelError:
+        return False
+    return True
+
+
 def _mask_for_meaning(text: str, scenario_hits: Sequence[_Hit]) -> str:
     """The words no rule read: numbers, nouns, the scenario words used and the pronouns of place blanked."""
     text = _mask(text, ((n.start, n.end) for n in find_numbers(text)))
@@ -772,8 +784,10 @@ def understand_request(
 
     matchers = [matcher] if matcher is not None else []
 
-    def matcher_for_packs() -> SemanticMatcher:
+    def matcher_for_packs() -> SemanticMatcher | None:
         if not matchers:
+            if not _semantic_layer_runs():
+                return None
             from transcript_foundry.request.semantic_match import SemanticMatcher
 
             matchers.append(SemanticMatcher(packs))
@@ -801,10 +815,11 @@ def understand_request(
             "emotional_tone": not tone_hits,
             "caller_type": not callers,
         }
-        if meaning is not None and phrases and any(wanted.values()):
+        matcher = meaning() if meaning is not None and phrases and any(wanted.values()) else None
+        if matcher is not None:
             from transcript_foundry.request.semantic_fields import read_by_meaning
 
-            by_meaning = read_by_meaning(meaning(), phrases, pack.name, [f for f, w in wanted.items() if w])
+            by_meaning = read_by_meaning(matcher, phrases, pack.name, [f for f, w in wanted.items() if w])
             scenarios = [r.value for r in by_meaning if r.field == "scenario"] or scenarios
             tone = next((r.value for r in by_meaning if r.field == "emotional_tone"), tone)
             caller_type = next((r.value for r in by_meaning if r.field == "caller_type"), caller_type)

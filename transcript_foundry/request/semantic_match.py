@@ -13,8 +13,10 @@ from the on-disk cache (``embedding_cache``), so a request encodes only its own 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -58,17 +60,35 @@ def _support(match: Match) -> float:
     return match.score if match.support is None else match.support
 
 
+def _numpy_runs(folder: Path) -> bool:
+    """Whether ``sentence_encoder`` runs this model folder (a BERT with safetensors weights, as shipped)."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return config.get("model_type") == "bert" and (folder / "model.safetensors").is_file()
+
+
 def _default_encoder() -> tuple[Callable[[], Encode], str]:
-    from transcript_foundry.dedup.embedding_model import resolve_model_dir
+    """The shipped MiniLM in numpy; another model (``TRANSCRIPTS_EMBEDDING_MODEL``) through
+    sentence-transformers. Raises ``EmbeddingModelError`` when no model is installed."""
+    from transcript_foundry.dedup.embedding_model import load_model, resolve_model_dir
 
     folder = resolve_model_dir()
+    if _numpy_runs(folder):
 
-    def load() -> Encode:
-        from transcript_foundry.request.sentence_encoder import load_sentence_encoder
+        def load() -> Encode:
+            from transcript_foundry.request.sentence_encoder import load_sentence_encoder
 
-        return load_sentence_encoder(folder).encode
+            return load_sentence_encoder(folder).encode
 
-    return load, model_fingerprint(folder)
+        return load, model_fingerprint(folder)
+
+    def load_other() -> Encode:
+        model = load_model(folder)
+        return lambda texts: model.encode(list(texts), normalize_embeddings=True)
+
+    return load_other, model_fingerprint(folder)
 
 
 _VECTORS: dict[tuple[tuple[str, ...], str], np.ndarray] = {}  # anchor embeddings, read once per process

@@ -196,3 +196,15 @@ def test_thresholds_decide_and_can_be_raised(packs: Packs) -> None:
     strict = SemanticMatcher(packs, thresholds=Thresholds(domain=0.95))
     with pytest.raises(RequestError, match=r"Did you mean retail \(order_status, 0\.\d\d\)"):
         parse_request("500 grocery delivery calls", packs, matcher=strict)
+
+
+def test_without_an_embedding_model_the_rules_answer_alone(
+    packs: Packs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent-only install has no MiniLM: requests the rules settle still parse, the rest are refused."""
+    from transcript_foundry.dedup.embedding_model import MODEL_PATH_ENV
+
+    monkeypatch.setenv(MODEL_PATH_ENV, str(tmp_path))  # an empty folder: no model there
+    assert parse_request("Generate 40 angry telco calls", packs).domain == "telecom"
+    with pytest.raises(RequestError, match=r"^unknown domain 'isp outage'"):
+        parse_request("3 thousand ISP outage calls", packs)
