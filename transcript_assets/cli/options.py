@@ -16,6 +16,7 @@ from transcript_foundry.domains.domain_pack import (
     DomainPackError,
     load_domain_packs,
 )
+from transcript_foundry.request.explanation import Understanding
 from transcript_foundry.settings.environment import (
     project_paths,
 )
@@ -40,10 +41,15 @@ def domain_packs(domains_dir: tuple[Path, ...]) -> dict[str, DomainPack]:
 
 
 def job_spec(request: str, packs: dict[str, DomainPack]) -> JobSpec:
-    from transcript_foundry.request.parser import RequestError, resolve_request
+    return understood(request, packs).spec
+
+
+def understood(request: str, packs: dict[str, DomainPack], semantic: bool = True) -> Understanding:
+    """The request's JobSpec and readings, or exit 2 with the parser's message."""
+    from transcript_foundry.request.parser import RequestError, resolve_understanding
 
     try:
-        return resolve_request(request, packs)
+        return resolve_understanding(request, packs, semantic=semantic)
     except RequestError as exc:
         fail(str(exc))
         raise  # unreachable

@@ -102,6 +102,10 @@ class Persona(_Strict):
     id: str
     caller_type: str = Field(description="Type name a request can ask for, e.g. 'elderly', 'business'.")
     description: str = Field(min_length=3)
+    synonyms: list[str] = Field(
+        default_factory=list,
+        description="Other ways a request names these callers ('grandparents'); matched by meaning.",
+    )
 
     @field_validator("id", "caller_type")
     @classmethod
@@ -115,6 +119,10 @@ class Scenario(_Strict):
     id: str
     title: str = Field(min_length=3)
     keywords: list[str] = Field(min_length=1, description="Words in a request that select this scenario.")
+    synonyms: list[str] = Field(
+        default_factory=list,
+        description="Paraphrases of the scenario ('card got swallowed by the ATM'); matched by meaning.",
+    )
     phi_slots: list[str] = Field(default_factory=list, description=f"PHI/PII kinds: {', '.join(PHI_KINDS)}")
     terms: list[str] = Field(default_factory=list, description="Extra domain vocabulary for this scenario.")
     beats: list[Beat] = Field(min_length=4)
@@ -177,6 +185,14 @@ class DomainPack(_Strict):
     name: str
     description: str = Field(min_length=3, description="One line used in prompts.")
     keywords: list[str] = Field(min_length=1, description="Words in a request that select this domain.")
+    synonyms: list[str] = Field(
+        default_factory=list,
+        description="Other names of the domain ('ISP', 'neobank'); matched by meaning, not spelling.",
+    )
+    example_requests: list[str] = Field(
+        default_factory=list,
+        description="Requests a user might write for this domain; matched by meaning.",
+    )
     companies: list[str] = Field(min_length=1)
     agent_names: list[str] = Field(min_length=1)
     personas: list[Persona] = Field(min_length=1)

@@ -1,8 +1,8 @@
 """Plain-English generation requests -> validated ``JobSpec``.
 
 "Generate 500 healthcare transcripts with frustrated callers" becomes
-``JobSpec(count=500, domain="healthcare", emotional_tone="frustrated")``. The parser is deterministic and
-rule based: regular expressions and word tables, no model. It reads the fields in a fixed order and blanks
+``JobSpec(count=500, domain="healthcare", emotional_tone="frustrated")``. Exact rules come first: regular
+expressions and word tables, deterministic and without a model. It reads the fields in a fixed order and blanks
 out ("masks") each phrase it has used, so that a number or word that belongs to one field is not read
 again as another: "seed 42", "quality 0.9", "10 to 15 turns" and "in 2 days" are taken out before the
 count is looked for, and a caller type such as "long-time customers" before the complexity word "long".
@@ -16,6 +16,13 @@ Everything a request can say:
 * exchanges: "10-15 turns", "between 8 and 12 exchanges", "at least 10 turns", "about 20 turns", "12 turns".
 * formats, language, seed, quality_threshold.
 
+The words no rule read ("ISP outage", "someone took my wallet") then go to the semantic layer when a field
+still needs them: domain (when no keyword named one and scenario words do not point at one pack only),
+scenarios, tone and caller type are matched by meaning against the packs' own text (``semantic_match``,
+``semantic_fields``), with calibrated thresholds; below them the request is refused with the closest
+candidates. A request the rules settle never loads the model. ``understand_request`` returns the JobSpec
+with the readings behind it (``explanation``), which ``transcripts plan`` prints.
+
 Problems are collected and reported together in one ``RequestError``, one line per field, each naming the
 field, what is wrong and how to phrase it instead.
 """
@@ -25,10 +32,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError
@@ -36,6 +44,9 @@ from pydantic import ValidationError
 from transcript_foundry.contract.job_spec import DEFAULT_EXCHANGES, MAX_COUNT, JobSpec
 from transcript_foundry.contract.validation_errors import did_you_mean, validation_problems
 from transcript_foundry.domains.domain_pack import DomainPack, unknown_domain_message
+from transcript_foundry.request.explanation import Reading, Understanding, closest_candidates
+from transcript_foundry.request.residue import leftover_phrases
+from transcript_foundry.request.vague_counts import rewrite_vague_counts
 from transcript_foundry.request.word_tables import (
     CALLER_WORDS,
     COMPLEXITY_IN_CONTEXT,
@@ -60,6 +71,9 @@ from transcript_foundry.text.number_words import (
     format_number,
     parse_number,
 )
+
+if TYPE_CHECKING:  # numpy and the matcher load only when a request needs a match by meaning
+    from transcript_foundry.request.semantic_match import Match, SemanticMatcher
 
 EXAMPLE = "Generate 50 healthcare transcripts with frustrated callers"
 SPEC_FILE_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".json")
@@ -154,8 +168,8 @@ def _distinct(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _normalize(text: str) -> str:
-    text = text.lower().translate({ord(c): "-" for c in "‐‑‒–—−"})
+def _normalize(text: str, lower: bool = True) -> str:
+    text = (text.lower() if lower else text).translate({ord(c): "-" for c in "‐‑‒–—−"})
     text = text.translate({ord("’"): "'", ord("‘"): "'", ord("“"): '"', ord("”"): '"'}).replace("&", " and ")
     return " ".join(text.split())
 
@@ -424,7 +438,7 @@ def _one_choice(hits: Sequence[_Hit], field: str, fix: str, problems: list[str])
     return values[0] if values else None
 
 
-def _extract_tone(text: str, problems: list[str]) -> tuple[str | None, str]:
+def _extract_tone(text: str, problems: list[str]) -> tuple[str | None, list[_Hit], str]:
     hits = _find_hits(text, [*TONE_IN_CONTEXT, *_phrase_table(TONE_WORDS)])
     text = _mask_hits(text, hits)
     kept = [h for h in hits if not _negated(text, h.start)]
@@ -434,10 +448,10 @@ def _extract_tone(text: str, problems: list[str]) -> tuple[str | None, str]:
         "choose one tone, or none for a mix, e.g. 'Generate 50 retail transcripts with angry callers'",
         problems,
     )
-    return tone, text
+    return tone, hits, text
 
 
-def _extract_complexity(text: str, problems: list[str]) -> tuple[str | None, str]:
+def _extract_complexity(text: str, problems: list[str]) -> tuple[str | None, list[_Hit], str]:
     hits = _find_hits(text, [*COMPLEXITY_IN_CONTEXT, *_phrase_table(COMPLEXITY_WORDS)])
     complexity = _one_choice(
         hits,
@@ -445,7 +459,7 @@ def _extract_complexity(text: str, problems: list[str]) -> tuple[str | None, str
         "choose one ('short' or 'complex'), or neither for a mix, e.g. 'Generate 50 short telecom calls'",
         problems,
     )
-    return complexity, _mask_hits(text, hits)
+    return complexity, hits, _mask_hits(text, hits)
 
 
 def _caller_hits(text: str, packs: Packs) -> list[_Hit]:
@@ -491,7 +505,37 @@ def _scenario_table(pack: DomainPack) -> list[tuple[str, str]]:
     return [(keyword_pattern(kw), s.id) for s in pack.scenarios for kw in (s.id, *s.keywords)]
 
 
-def _vocabulary(packs: Packs) -> re.Pattern[str]:
+_SUFFIXES = ("s", "es", "'s", "ed", "d", "ing", "ion", "ions", "er", "ers")
+
+
+def _word_bases(word: str) -> set[str]:
+    """The words ``word`` may be an inflection of (the reverse of ``_inflections``): 'refills' -> 'refill',
+    'cancelling' -> 'cancel', 'deliveries' -> 'delivery', 'scheduling' -> 'schedule'."""
+    bases = {word}
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) > len(suffix):
+            stem = word[: -len(suffix)]
+            bases.add(stem)
+            if suffix in ("ing", "ion", "ions"):
+                bases.add(stem + "e")
+            if suffix in ("ed", "ing", "er", "ers") and len(stem) > 1 and stem[-1] == stem[-2]:
+                bases.add(stem[:-1])
+    if word.endswith("ies"):
+        bases.add(word[:-3] + "y")
+    return bases
+
+
+class _Vocabulary:
+    """Known words and their inflections, by set lookup (a regex of them all took 0.2 s to compile)."""
+
+    def __init__(self, words: set[str]) -> None:
+        self.words = words
+
+    def fullmatch(self, word: str) -> bool:
+        return not self.words.isdisjoint(_word_bases(word))
+
+
+def _vocabulary(packs: Packs) -> _Vocabulary:
     """Every word the parser knows, for telling an unknown domain word ("banking") from a known one."""
     phrases: list[str] = [*FILLER_WORDS, *STOP_WORDS, *NUMBER_WORDS, *LANGUAGES]
     for table in (TONE_WORDS, COMPLEXITY_WORDS, CALLER_WORDS, FORMAT_WORDS):
@@ -500,14 +544,14 @@ def _vocabulary(packs: Packs) -> re.Pattern[str]:
     for name, pack in packs.items():
         phrases.extend([name, *pack.keywords, *pack.caller_types])
         phrases.extend(kw for s in pack.scenarios for kw in (s.id, *s.keywords))
-    words = sorted({w for p in phrases for w in re.split(r"[\s_-]+", p.lower()) if w}, key=len, reverse=True)
-    return re.compile("(?:" + "|".join(_inflections(w) for w in words) + ")")
+    return _Vocabulary({w for p in phrases for w in re.split(r"[\s_-]+", p.lower()) if w})
 
 
 def _unknown_domain_name(text: str, packs: Packs) -> str | None:
     """A domain-like phrase the packs do not know: 'banking' in "50 banking transcripts", "the banking
     industry", "domain: banking"."""
     vocabulary = _vocabulary(packs)
+    text = _mask(text, ((n.start, n.end) for n in find_numbers(text)))
 
     def unknown(words: list[str]) -> str | None:
         words = [w for w in words if w not in FILLER_WORDS]
@@ -556,33 +600,90 @@ def _pick_domain(hits: Sequence[_Hit], text: str, packs: Packs, problems: list[s
     return None
 
 
-def _domains_by_scenario(text: str, packs: Packs) -> list[str]:
-    """Packs whose scenario keywords the text uses ("prescription refills" -> healthcare), for a hint."""
-    return [name for name, pack in packs.items() if _find_hits(text, _scenario_table(pack))]
+def _scenario_words(text: str, packs: Packs) -> dict[str, list[_Hit]]:
+    """Per pack, its scenario keywords the text uses ("prescription refills" -> healthcare)."""
+    found = {name: _find_hits(text, _scenario_table(pack)) for name, pack in packs.items()}
+    return {name: hits for name, hits in found.items() if hits}
+
+
+@dataclass(frozen=True)
+class _DomainChoice:
+    name: str | None
+    hits: list[_Hit]  # the domain keywords read (masked before scenarios are looked for)
+    reading: Reading | None = None
+
+
+def _no_domain_problem(
+    unknown: str | None, ranked: Sequence[Match], by_scenario: Mapping[str, list[_Hit]], packs: Packs
+) -> str:
+    """The refusal when no domain is settled: what was not close enough, and the closest candidates."""
+    offers = [m for m in ranked if m.anchor.field != "other_industry"]
+    if offers:
+        offer = closest_candidates(offers)
+    elif by_scenario:
+        offer = (
+            "did you mean " + " or ".join(f"{d} ({hits[0].value})" for d, hits in by_scenario.items()) + "?"
+        )
+    else:
+        offer = ""
+    other = ranked[0] if ranked and ranked[0].anchor.field == "other_industry" else None
+    beyond = ""
+    if other is not None:
+        industry = other.anchor.value.replace("_", " ")
+        said = other.anchor.text.lower() in (industry, other.phrase.lower())
+        like = "" if said else f" ({other.anchor.text!r}, {other.score:.2f})"
+        beyond = f"{other.phrase!r} sounds like {industry}{like}, which no domain pack covers. "
+    if unknown:
+        closest = f" Closest by meaning: {beyond}{offer}" if beyond or offer else ""
+        return unknown_domain_message(unknown, dict(packs)) + closest.rstrip()
+    best = offers[0].anchor.domain if offers else (next(iter(by_scenario)) if by_scenario else None)
+    example = best or (sorted(packs)[0] if packs else "healthcare")
+    return (
+        f"domain: the request does not name a domain; known domains are {', '.join(sorted(packs))}. "
+        f"{beyond}{offer + ' ' if offer else ''}Name one, e.g. 'Generate 50 {example} transcripts'"
+    )
 
 
 def _extract_domain(
-    text: str, scenario_text: str, packs: Packs, problems: list[str]
-) -> tuple[str | None, list[_Hit]]:
+    text: str,
+    scenario_text: str,
+    phrases: Sequence[str],
+    packs: Packs,
+    meaning: Callable[[], SemanticMatcher | None] | None,
+    problems: list[str],
+) -> _DomainChoice:
+    """By rules first (a domain keyword; else scenario words of one pack only), then by meaning."""
     hits = _domain_hits(text, packs)
     if hits:
-        return _pick_domain(hits, text, packs, problems), hits
+        name = _pick_domain(hits, text, packs, problems)
+        said = next((h.phrase for h in hits if h.value == name), "")
+        return _DomainChoice(
+            name, hits, Reading("domain", name, " ".join(said.split()), "keyword") if name else None
+        )
     unknown = _unknown_domain_name(text, packs)
-    if unknown:
-        problems.append(unknown_domain_message(unknown, dict(packs)))
-        return None, hits
-    suggested = _domains_by_scenario(scenario_text, packs)
-    example = suggested[0] if len(suggested) == 1 else (sorted(packs)[0] if packs else "healthcare")
-    problems.append(
-        f"domain: the request does not name a domain; known domains are {', '.join(sorted(packs))}. "
-        f"Name one, e.g. 'Generate 50 {example} transcripts'"
-    )
-    return None, hits
+    by_scenario = _scenario_words(scenario_text, packs)
+    if not unknown and len(by_scenario) == 1:
+        (name, scenario_hits), *_ = by_scenario.items()
+        word = scenario_hits[0]
+        return _DomainChoice(name, [], Reading("domain", name, word.phrase, f"scenario word of {word.value}"))
+    asked = [next((p for p in phrases if p.lower() == unknown), unknown)] if unknown else list(phrases)
+    ranked: list[Match] = []
+    matcher = meaning() if meaning is not None and asked else None
+    if matcher is not None:
+        ranked = matcher.rank_domains(asked)
+        chosen = matcher.decide_domain(ranked)
+        if chosen is not None and chosen.anchor.domain:
+            return _DomainChoice(
+                chosen.anchor.domain,
+                [],
+                Reading("domain", chosen.anchor.domain, chosen.phrase, "meaning", chosen),
+            )
+    problems.append(_no_domain_problem(unknown, ranked, by_scenario, packs))
+    return _DomainChoice(None, [])
 
 
-def _extract_scenarios(text: str, pack: DomainPack) -> list[str]:
-    text = _mask_patterns(text, NOT_SCENARIO)
-    return _distinct(h.value for h in _find_hits(text, _scenario_table(pack)))
+def _scenario_hits(text: str, pack: DomainPack) -> list[_Hit]:
+    return _find_hits(_mask_patterns(text, NOT_SCENARIO), _scenario_table(pack))
 
 
 # --------------------------------------------------------------------------------------------- API
@@ -623,10 +724,41 @@ def validate_against_packs(spec: JobSpec, packs: Packs) -> JobSpec:
     return spec
 
 
-def parse_request(text: str, packs: Packs) -> JobSpec:
+def _semantic_layer_runs() -> bool:
+    """False where no embedding model is installed (an agent-only install): the rules alone then. Finds
+    the model folder without loading it (and without numpy)."""
+    from transcript_foundry.dedup.embedding_model import EmbeddingModelError, resolve_model_dir
+
+    try:
+        resolve_model_dir()
+    except EmbeddingModelError:
+        return False
+    return True
+
+
+def _mask_for_meaning(text: str, scenario_hits: Sequence[_Hit]) -> str:
+    """The words no rule read: numbers, nouns, the scenario words used and the pronouns of place blanked."""
+    text = _mask(text, ((n.start, n.end) for n in find_numbers(text)))
+    text = _mask_patterns(text, [rf"\b{COUNT_NOUN}\b", *NOT_SCENARIO])
+    return _mask_hits(text, scenario_hits)
+
+
+def parse_request(
+    text: str, packs: Packs, *, matcher: SemanticMatcher | None = None, semantic: bool = True
+) -> JobSpec:
     """Turn a plain-English request into a validated JobSpec, or raise ``RequestError`` naming what to fix."""
+    return understand_request(text, packs, matcher=matcher, semantic=semantic).spec
+
+
+def understand_request(
+    text: str, packs: Packs, *, matcher: SemanticMatcher | None = None, semantic: bool = True
+) -> Understanding:
+    """The JobSpec and how each field was read. Rules first; the words they leave are matched by meaning
+    (``matcher``, by default the shipped MiniLM against the packs' text) only when a field is still open,
+    so a request the rules settle never loads the model. ``semantic=False``: rules only."""
     original = " ".join(text.split())
-    normalized = _normalize(text)
+    cased, vague = rewrite_vague_counts(_normalize(text, lower=False))
+    normalized = cased.lower()
     if not normalized:
         raise RequestError(
             f"request: the request is empty; say how many transcripts of which domain, e.g. {EXAMPLE!r}"
@@ -646,23 +778,61 @@ def parse_request(text: str, packs: Packs) -> JobSpec:
             f"domain, e.g. {EXAMPLE!r} (known domains: {', '.join(sorted(packs))})"
         )
     count = _extract_count(rest, problems)
-    tone, rest = _extract_tone(rest, problems)
+    tone, tone_hits, rest = _extract_tone(rest, problems)
     callers = _caller_hits(rest, packs)
-    complexity, without_words = _extract_complexity(_mask_hits(rest, callers), problems)
-    domain, domain_hits = _extract_domain(rest, without_words, packs, problems)
+    complexity, complexity_hits, without_words = _extract_complexity(_mask_hits(rest, callers), problems)
+
+    matchers = [matcher] if matcher is not None else []
+
+    def matcher_for_packs() -> SemanticMatcher | None:
+        if not matchers:
+            if not _semantic_layer_runs():
+                return None
+            from transcript_foundry.request.semantic_match import SemanticMatcher
+
+            matchers.append(SemanticMatcher(packs))
+        return matchers[0]
+
+    meaning = matcher_for_packs if semantic or matchers else None
+    open_text = _mask_for_meaning(without_words, [])
+    choice = _extract_domain(
+        rest, without_words, leftover_phrases(open_text, cased), packs, meaning, problems
+    )
+    readings = [Reading("count", str(v.value), v.phrase) for v in vague]
+    readings += [r for r in [choice.reading] if r is not None]
 
     scenarios: list[str] = []
     caller_type: str | None = None
-    if domain is not None:
-        pack = packs[domain]
-        scenarios = _extract_scenarios(_mask_hits(without_words, domain_hits), pack)
+    if choice.name is not None:
+        pack = packs[choice.name]
+        scenario_hits = _scenario_hits(_mask_hits(without_words, choice.hits), pack)
+        scenarios = _distinct(h.value for h in scenario_hits)
         caller_type = _resolve_caller_type(callers, pack, packs, problems)
+        masked = _mask_for_meaning(_mask_hits(without_words, choice.hits), scenario_hits)
+        phrases = leftover_phrases(masked, cased)
+        wanted = {
+            "scenario": not scenarios,
+            "emotional_tone": not tone_hits,
+            "caller_type": not callers,
+        }
+        matcher = meaning() if meaning is not None and phrases and any(wanted.values()) else None
+        if matcher is not None:
+            from transcript_foundry.request.semantic_fields import read_by_meaning
+
+            by_meaning = read_by_meaning(matcher, phrases, pack.name, [f for f, w in wanted.items() if w])
+            scenarios = [r.value for r in by_meaning if r.field == "scenario"] or scenarios
+            tone = next((r.value for r in by_meaning if r.field == "emotional_tone"), tone)
+            caller_type = next((r.value for r in by_meaning if r.field == "caller_type"), caller_type)
+            readings += by_meaning
+        chosen = {"scenario": set(scenarios), "emotional_tone": {tone}, "complexity": {complexity}}
+        chosen["caller_type"] = {caller_type}
+        readings += _rule_readings([*scenario_hits, *tone_hits, *complexity_hits, *callers], chosen)
     if problems:
         raise RequestError("\n".join(problems))
 
     fields: dict[str, object] = {
         "count": count,
-        "domain": domain,
+        "domain": choice.name,
         "emotional_tone": tone,
         "complexity": complexity,
         "caller_type": caller_type,
@@ -680,7 +850,21 @@ def parse_request(text: str, packs: Packs) -> JobSpec:
         spec = JobSpec.model_validate(fields)
     except ValidationError as exc:
         raise RequestError(_format_validation_error(exc)) from None
-    return validate_against_packs(spec, packs)
+    order = {"count": 0, "domain": 1, "scenario": 2, "emotional_tone": 3, "complexity": 4, "caller_type": 5}
+    readings.sort(key=lambda r: order.get(r.field, 9))
+    used_model = bool(matchers) and matchers[0].loaded
+    return Understanding(validate_against_packs(spec, packs), tuple(readings), used_model)
+
+
+def _rule_readings(hits: Sequence[_Hit], chosen: Mapping[str, set[str | None]]) -> list[Reading]:
+    """Readings of the words the rules took for the values chosen ('irate' -> emotional_tone angry)."""
+    readings = [
+        Reading(field, hit.value, " ".join(hit.phrase.split()))
+        for hit in hits
+        for field, values in chosen.items()
+        if hit.value and hit.value in values
+    ]
+    return list(dict.fromkeys(readings))
 
 
 def load_job_spec_file(path: Path, packs: Packs) -> JobSpec:
@@ -715,8 +899,13 @@ def load_job_spec_file(path: Path, packs: Packs) -> JobSpec:
         raise RequestError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
 
 
-def resolve_request(arg: str, packs: Packs) -> JobSpec:
+def resolve_request(arg: str, packs: Packs, *, semantic: bool = True) -> JobSpec:
     """A job spec file (``.yaml``, ``.yml``, ``.json``) or a plain-English request."""
+    return resolve_understanding(arg, packs, semantic=semantic).spec
+
+
+def resolve_understanding(arg: str, packs: Packs, *, semantic: bool = True) -> Understanding:
+    """``resolve_request`` with the readings behind a plain-English request (a file has none)."""
     candidate = arg.strip()
     if candidate.lower().endswith(SPEC_FILE_SUFFIXES):
         path = Path(candidate).expanduser()
@@ -725,5 +914,5 @@ def resolve_request(arg: str, packs: Packs) -> JobSpec:
                 f"job spec file {candidate} not found: check the path, or pass a plain-English request "
                 f"instead, e.g. {EXAMPLE!r}"
             )
-        return load_job_spec_file(path, packs)
-    return parse_request(arg, packs)
+        return Understanding(load_job_spec_file(path, packs))
+    return understand_request(arg, packs, semantic=semantic)

@@ -40,6 +40,52 @@ TONE_WORDS: dict[str, tuple[str, ...]] = {
         "different tones, mixed emotions"
     ),
 }
+# How a tone shows in a caller, for matching paraphrases by meaning ("at the end of their rope"); the
+# words above are matched exactly first.
+TONE_DESCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "angry": (
+        "a caller who is angry, shouting and losing their temper",
+        "an enraged customer yelling at the agent",
+    ),
+    "frustrated": (
+        "a caller who is frustrated and fed up after trying many times",
+        "a customer who is annoyed and running out of patience",
+    ),
+    "anxious": (
+        "a caller who is worried and nervous about what might happen",
+        "a scared customer afraid of losing money",
+    ),
+    "confused": (
+        "a caller who is confused and does not understand",
+        "a customer who is lost and needs help to understand",
+    ),
+    "satisfied": (
+        "a caller who is happy and pleased with the service",
+        "a grateful customer who thanks the agent",
+    ),
+    "calm": (
+        "a caller who is calm, polite and patient",
+        "a relaxed customer with no complaints about the agent",
+    ),
+    "impatient": ("a caller in a hurry who wants it done fast", "an impatient customer who hates waiting"),
+    "sad": ("a caller who is sad, grieving or heartbroken", "a disappointed customer who is sorry to leave"),
+    "neutral": ("a caller with a neutral, matter of fact tone", "an unemotional routine call"),
+}
+# Industries no built-in pack covers, so that a request for them is refused rather than matched by a word
+# they share with a pack ("hotel booking" is not a clinic appointment, "car insurance" not health cover).
+# An entry is left out when a pack names it (a custom banking pack makes "banking" a domain).
+OTHER_INDUSTRIES: dict[str, tuple[str, ...]] = {
+    "banking": phrases("banking, bank, credit union, mortgage, loans, checking account, credit card issuer"),
+    "insurance": phrases("car insurance, auto insurance, home insurance, life insurance, insurance agency"),
+    "travel": phrases("airline, flights, hotel, hotel booking, travel agency, car rental, cruise"),
+    "utilities": phrases("electricity provider, power company, gas utility, water company, energy supplier"),
+    "hospitality": phrases("restaurant, food ordering, pizza place, catering"),
+    "government": phrases("government agency, tax office, dmv, city council"),
+    "education": phrases("school, university admissions, tutoring"),
+    "automotive": phrases("car dealership, car repair, auto shop"),
+    "real_estate": phrases("real estate, property rental, landlord"),
+}
+
 # Words that are tones only in context: "very patient callers" (not "patient calls"), "callers feel lost"
 # (not "lost packages").
 TONE_IN_CONTEXT: tuple[tuple[str, str], ...] = (
@@ -70,7 +116,8 @@ COMPLEXITY_IN_CONTEXT: tuple[tuple[str, str], ...] = (
 CALLER_WORDS: dict[str, tuple[str, ...]] = {
     "elderly": phrases(
         "elderly, senior, senior citizen, older caller, older customer, older adult, older people, "
-        "older person, older patient, older folks, retiree, pensioner"
+        "older person, older patient, older folks, older shopper, older member, older subscriber, older user, "
+        "retiree, pensioner"
     ),
     "caregiver": phrases("caregiver, carer, caretaker, family member, family caregiver"),
     "new_patient": phrases("new patient, first-time patient"),
@@ -117,11 +164,9 @@ LANGUAGES: dict[str, str] = {
 
 COUNT_NOUN = (
     r"(?:transcripts?|transcriptions?|calls?|conversations?|dialogues?|dialogs?|chats?|samples?|examples?"
-    r"|interactions?)"
+    r"|interactions?|recordings?)"
 )
-SINGULAR_NOUN = (
-    r"(?:transcript|transcription|call|conversation|dialogue|dialog|chat|sample|example|interaction)"
-)
+SINGULAR_NOUN = r"(?:transcript|transcription|call|conversation|dialogue|dialog|chat|sample|example|interaction|recording)"
 TURN_UNIT = (
     r"(?:(?:dialogue|dialog|conversation|conversational|speaker)[\s-]+)?"
     r"(?:turns?|exchanges?|utterances?|messages?|back[\s-]and[\s-]forths?)\b"
@@ -137,14 +182,16 @@ FILLER_WORDS = frozenset(
         "diverse, random, good, great, nice, natural, high-quality, quality, agent, agents, call, audio, "
         "text, live, recorded, real, typical, standard, generic, full, complete, dummy, demo, labeled, "
         "labelled, annotated, hotline, center, centre, contact, human, everyday, common, sales, complaint, "
-        "complaints, chat, conversation, dialogue, transcript, more, extra, additional"
+        "complaints, chat, conversation, dialogue, transcript, recording, recordings, more, extra, additional, "
+        "calling, caller, people, folks, users, someone, somebody"
     )
 )
 STOP_WORDS = frozenset(
     phrases(
         "a, an, the, some, of, for, with, about, from, in, on, to, and, or, me, us, i, we, please, generate, "
         "create, make, produce, write, give, need, want, get, build, synthesize, simulate, few, several, "
-        "many, all, any, each, every, my, our, your, their, these, those, them, is, are, be, x, by, as, at"
+        "many, all, any, each, every, my, our, your, their, these, those, them, is, are, be, x, by, as, at, "
+        "draft, prepare, compose, can, could, would, you, like, let's, i'd, we'd, how, quick"
     )
 )
 

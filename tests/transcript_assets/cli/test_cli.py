@@ -30,6 +30,21 @@ def test_plan_prints_the_jobspec(tmp_path: Path) -> None:
     assert (spec["count"], spec["domain"], spec["emotional_tone"]) == (205, "telecom", "angry")
 
 
+def test_plan_says_what_it_understood_and_why(tmp_path: Path) -> None:
+    done = run_cli(["plan", "3 thousand ISP outage calls, customers fed up"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "understood:" in lines
+    assert any(line.strip().startswith("domain telecom from 'ISP outage' ≈ ") for line in lines)
+    assert "  emotional_tone frustrated from 'fed up'" in lines
+
+
+def test_plan_rules_only_refuses_what_needs_meaning(tmp_path: Path) -> None:
+    done = run_cli(["plan", "3 thousand ISP outage calls", "--rules-only"], tmp_path)
+    assert done.returncode == 2
+    assert "unknown domain 'isp outage'" in done.stderr
+
+
 @pytest.mark.parametrize(
     ("request_text", "message"),
     [
