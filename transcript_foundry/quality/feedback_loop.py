@@ -65,7 +65,13 @@ class LoopResult:
 
 
 def reason_key(reason: str) -> str:
-    """A failure reason without its numbers and details, so that equal causes count together."""
+    """A failure reason without its numbers and details, so that equal causes count together.
+
+    "turn 4 (AGENT): addresses the caller by the agent's own name 'Tasha'" counts as "addresses the caller
+    by the agent's own name" (the turn and the quoted names are details)."""
+    turn = re.match(r"turn \d+ \((?:AGENT|CUSTOMER)\): (.*)", reason)
+    if turn:
+        return re.sub(r"\s*\(.*|\s+'[^']*'.*|\s+\d.*", "", turn.group(1)).strip()
     head = reason.split("(")[0].split(" below ")[0].split(":")[0].strip()
     return re.sub(r"\d+(?:\.\d+)?", "N", head)
 

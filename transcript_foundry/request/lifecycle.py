@@ -19,6 +19,7 @@ from transcript_foundry.contract.jsonl_file import write_jsonl
 from transcript_foundry.domains.domain_pack import DomainPack
 from transcript_foundry.formats.export_formats import canonical_format
 from transcript_foundry.generation.conversation_plan import plan_conversation
+from transcript_foundry.quality.feedback_loop import reason_key
 from transcript_foundry.request.progress import next_shard_size, slot_budget
 from transcript_foundry.state.ledger import RequestLedger
 
@@ -44,7 +45,7 @@ def _reason_key(state: str, reason: str) -> str:
     if state == "failed":  # "attempt 3 on local: turn 5 (CUSTOMER) degenerate after 3 tries: ..."
         return re.sub(r"^attempt \d+ on [^:]+: ", "", reason)[:110]
     parts = [p.strip() for p in reason.split(";") if p.strip() and not p.strip().startswith("overall ")]
-    return re.sub(r"\d+(?:\.\d+)?", "N", (parts or [reason])[0])[:110]
+    return reason_key(parts[0])[:110] if parts else re.sub(r"\d+(?:\.\d+)?", "N", reason)[:110]
 
 
 @dataclass
