@@ -4,7 +4,7 @@ export TRANSCRIPTS_HOME ?= $(CURDIR)/.transcripts
 export DAGSTER_HOME ?= $(TRANSCRIPTS_HOME)/dagster_home
 DEMO_REQUEST ?= Generate 20 healthcare transcripts with frustrated callers
 
-.PHONY: venv demo test test-fast lint format dev bench clean
+.PHONY: venv demo test test-fast lint format dev bench clean dagster-postgres
 
 venv:
 	@bash tools/ensure-venv.sh
@@ -31,6 +31,12 @@ format: venv
 dev: venv
 	@mkdir -p "$(DAGSTER_HOME)"
 	.venv/bin/dagster dev -w workspace.yaml
+
+# Dagster's instance on Postgres (run, event-log and schedule storage; credentials from DAGSTER_PG_*):
+# writes $(DAGSTER_HOME)/dagster.yaml from deploy/dagster.yaml.template (docs/deploy.md).
+dagster-postgres:
+	@mkdir -p "$(DAGSTER_HOME)"
+	bash tools/write-dagster-yaml.sh
 
 bench: venv
 	.venv/bin/python bench/embedded_throughput.py

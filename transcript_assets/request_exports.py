@@ -26,10 +26,12 @@ from resources.ledger import Ledger
 from transcript_assets.partitions import request_partitions
 from transcript_assets.shard_asset import OWNERS
 from transcript_foundry.formats.export_formats import FORMAT_NAMES, export_format, write_export
+from transcript_foundry.phi.planted import planted_mentions
 from transcript_foundry.settings.environment import project_paths
 from transcript_foundry.state.ledger import RequestRow
 
 CHECK_NAME = "files_valid"
+PLANTED_CHECK = "no_planted_phi"
 KINDS = {"custom_json": {"json"}, "contact_lens": {"json", "aws"}, "ccai": {"json", "gcp"}, "rasa": {"yaml"}}
 DESCRIPTIONS = {
     "custom_json": "JSON / JSONL shaped by a mapping file (default: the output contract; shipped: "
@@ -53,11 +55,6 @@ def export_dir(request: RequestRow, fmt: str) -> Path:
     return project_paths().exports_dir / fmt / request.request_id
 
 
-def delivered_records(ledger: Ledger, request: RequestRow) -> list[dict]:
-    slots = ledger.accepted_slots(request.request_id)[: request.count]
-    return [s.transcript for s in slots if s.transcript is not None]
-
-
 def build_export_asset(fmt: str) -> AssetsDefinition:
     name = f"{fmt}_export"
 
@@ -70,12 +67,30 @@ def build_export_asset(fmt: str) -> AssetsDefinition:
         owners=OWNERS,
         description=DESCRIPTIONS[fmt],
         check_specs=[
-            AssetCheckSpec(CHECK_NAME, asset=name, blocking=True, description="Every written file validates.")
+            AssetCheckSpec(
+                CHECK_NAME, asset=name, blocking=True, description="Every written file validates."
+            ),
+            AssetCheckSpec(
+                PLANTED_CHECK,
+                asset=name,
+                blocking=True,
+                description="No identifier a plan planted (name, member ID, date of birth ...) survives, "
+                "written or spoken, in any delivered transcript.",
+            ),
         ],
     )
     def _export(context: AssetExecutionContext, config: ExportConfig, ledger: Ledger) -> MaterializeResult:
         request = ledger.get_request(context.partition_key)
-        records = delivered_records(ledger, request)
+        slots = ledger.accepted_slots(request.request_id)[: request.count]
+        records = [s.transcript for s in slots if s.transcript is not None]
+        leaks = [
+            {"id": s.slot_id, "turn": m.turn, "kind": m.kind, "form": m.form}
+            for s in slots
+            if s.transcript is not None
+            for m in planted_mentions(
+                (s.plan or {}).get("facts") or {}, [t["text"] for t in s.transcript["turns"]]
+            )
+        ]
         target = export_dir(request, fmt)
         written, problems = write_export(export_format(fmt, config.mapping), records, target)
         if problems:
@@ -94,7 +109,19 @@ def build_export_asset(fmt: str) -> AssetsDefinition:
                     severity=AssetCheckSeverity.ERROR,
                     metadata={"problems": MetadataValue.json(problems[:50]), "files_checked": len(written)},
                     description=problems[0] if problems else f"{len(written)} file(s) valid",
-                )
+                ),
+                AssetCheckResult(
+                    check_name=PLANTED_CHECK,
+                    passed=not leaks,
+                    severity=AssetCheckSeverity.ERROR,
+                    metadata={"leaks": MetadataValue.json(leaks[:50]), "transcripts_checked": len(records)},
+                    description=(
+                        f"planted {leaks[0]['kind']} survives in {leaks[0]['id']} turn {leaks[0]['turn']}"
+                        f" ({len(leaks)} in all)"
+                        if leaks
+                        else f"no planted identifier in {len(records)} transcript(s)"
+                    ),
+                ),
             ],
         )
 

@@ -16,6 +16,7 @@ from dagster import AssetExecutionContext, Config, MetadataValue
 from resources.ledger import Ledger
 from transcript_assets.shard_asset import shard_asset
 from transcript_foundry.contract.transcript import Transcript
+from transcript_foundry.phi.planted import PlantedRecall
 
 if TYPE_CHECKING:  # Presidio (and with it torch / transformers) loads only when a shard is scrubbed
     from transcript_foundry.phi.scrubber import PhiScrubber
@@ -66,6 +67,7 @@ def scrubbed_transcripts(
     slot_rows = {r.slot_id: r for r in ledger.shard_slots(context.partition_key)}
     records: list[dict[str, Any]] = []
     kinds: Counter[str] = Counter()
+    planted = PlantedRecall()
     turns = 0
     already = 0
     started = time.perf_counter()
@@ -74,9 +76,12 @@ def scrubbed_transcripts(
             already += 1
             records.append(record)
             continue
-        scrubbed = scrubber.scrub_record(record)
-        Transcript.model_validate(scrubbed)
         row = slot_rows.get(record["id"])
+        facts = dict((row.plan or {}).get("facts") or {}) if row is not None else {}
+        names = [facts["person_name"]] if "person_name" in facts else None
+        scrubbed = scrubber.scrub_record(record, known_names=names)
+        Transcript.model_validate(scrubbed)
+        planted.add(facts, record, scrubbed)
         if row is not None and row.state == "generated":
             # The raw text leaves the ledger: what scoring, the library and the exports read is scrubbed.
             ledger.record_generated(row.slot_id, scrubbed, row.attempts)
@@ -93,6 +98,8 @@ def scrubbed_transcripts(
             "entities_found": sum(kinds.values()),
             "entities_by_kind": MetadataValue.json(dict(sorted(kinds.items()))),
             "turns_per_second": MetadataValue.float(turns / seconds if seconds > 0 and turns else 0.0),
+            "planted_phi": MetadataValue.json(planted.as_dict()),
+            "planted_phi_recall": MetadataValue.float(planted.recall()),
             "mode": config.mode.value,
             "replacement": config.replacement.value,
             "preview": MetadataValue.md(preview),

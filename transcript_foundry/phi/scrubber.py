@@ -188,9 +188,14 @@ class PhiScrubber:
 
     # ---- detection --------------------------------------------------------------------------------
     def detect(
-        self, texts: list[str], mode: Mode, protected: list[str] | None = None
+        self,
+        texts: list[str],
+        mode: Mode,
+        protected: list[str] | None = None,
+        known_names: list[str] | None = None,
     ) -> list[list[Detection]]:
-        """Every identifier in each turn, in original-text coordinates."""
+        """Every identifier in each turn, in original-text coordinates. ``known_names``: names the caller of
+        this call is known by (a generated call's plan names its caller), found wherever they are said."""
         kinds = MODE_KINDS[mode]
         protected = protected or []
         normalised = [_normalise(t) for t in texts]
@@ -208,7 +213,10 @@ class PhiScrubber:
                 score_threshold=SCORE_THRESHOLD,
                 allow_list=protected or None,
             )
-            spans = _merge([s for r in results if (s := self._span(r, norm.text, candidates))])
+            spans = _merge(
+                [s for r in results if (s := self._span(r, norm.text, candidates))]
+                + _known_name_spans(norm.text, known_names or [], protected)
+            )
             spans = self._from_question(texts[index - 1] if index else None, norm.text, spans, kinds)
             for span in spans:
                 if span.kind == "DATE" and _BIRTH.search(
@@ -326,11 +334,12 @@ class PhiScrubber:
         return detections
 
     # ---- replacement ------------------------------------------------------------------------------
-    def scrub_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A copy of ``record`` with every turn's text scrubbed and ``phi`` spans (see the module docstring)."""
+    def scrub_record(self, record: dict[str, Any], known_names: list[str] | None = None) -> dict[str, Any]:
+        """A copy of ``record`` with every turn's text scrubbed and ``phi`` spans (see the module docstring);
+        ``known_names``: the caller's names where the call's plan fixed them (replaced wherever said)."""
         texts = turn_texts(record)
         protected = protected_phrases(record)
-        detections = self.detect(texts, self.mode_for(record), protected)
+        detections = self.detect(texts, self.mode_for(record), protected, known_names)
         seed_source = str(record.get("id") or "\n".join(texts[:1]))
         book = SurrogateBook(self._faker, transcript_seed(seed_source), frozenset(protected))
         scrubbed = copy.deepcopy(record)
@@ -361,6 +370,19 @@ class PhiScrubber:
             scrubbed["turns"][index]["text"] = "".join(parts)
         scrubbed["phi"] = phi
         return scrubbed
+
+
+def _known_name_spans(text: str, names: list[str], protected: list[str]) -> list[_Span]:
+    """Each whole-word mention of a known name's parts (the first name alone, the surname alone ...)."""
+    guarded = {w.lower() for phrase in protected for w in re.findall(r"[A-Za-z'’-]+", phrase)}
+    parts = {
+        p for n in names for p in re.findall(r"[A-Za-z'’-]+", n) if len(p) > 2 and p.lower() not in guarded
+    }
+    return [
+        _Span(m.start(), m.end(), "NAME")
+        for part in sorted(parts)
+        for m in re.finditer(rf"(?<![\w'’-]){re.escape(part)}(?![\w’-])", text)
+    ]
 
 
 def _normalise(text: str) -> NormalisedText:

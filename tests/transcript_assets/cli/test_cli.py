@@ -14,6 +14,9 @@ import pytest
 
 from tests.support.cli_runner import CLI, ROOT, run_cli
 from transcript_foundry.phi.scrubber import PhiScrubber
+from transcript_foundry.quality.coherence.call_view import CallView
+from transcript_foundry.quality.coherence.entity_rules import entity_findings
+from transcript_foundry.quality.coherence.role_rules import role_findings
 
 
 def slot_states(home: Path) -> list[tuple[str, str, str | None]]:
@@ -107,6 +110,12 @@ def test_generate_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
         assert record["domain"] == "healthcare" and record["emotional_tone"] == "anxious"
         assert {t["speaker"] for t in record["turns"]} == {"AGENT", "CUSTOMER"}
         assert record["quality"]["passed"] is True
+        # What the gate promises of every delivered call: no role or entity rule broken anywhere in it
+        # (nobody addressed by their own name, the caller never speaking as the company, no identifier,
+        # amount or date contradicted, no implausible date of birth), and the discriminator's version.
+        assert record["quality"]["coherence"]["version"] == "coherence-v1"
+        view = CallView.from_record(record)
+        assert [f.reason for f in (*role_findings(view), *entity_findings(view)) if f.hard] == []
     summary = json.loads((out / "summary.json").read_text())
     states = slot_states(home)
     assert summary["accepted"] == 2 and summary["fulfilled"] is True

