@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
-from tests.support.agent_harness import FAKE_MODEL, GatedUpstream
+from tests.support.agent_harness import FAKE_MODEL, GatedUpstream, url_from_banner, wait_for_health
 from tests.support.llm_server import closed_port_url
 from transcript_assets.cli.main import main
 from transcript_foundry.pool.node_registry import NodeRegistry
@@ -35,18 +32,8 @@ def test_agent_process_registers_and_deregisters_on_signal(tmp_path: Path, stop:
         ]  # fmt: skip
         proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
         try:
-            banner = proc.stderr.readline() if proc.stderr else ""
-            found = re.search(r"at (http://127\.0\.0\.1:\d+/v1) ", banner)
-            assert found, banner
-            url = found.group(1)
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    health = httpx.get(url.removesuffix("/v1") + "/healthz", timeout=2).json()
-                    break
-                except httpx.HTTPError:
-                    assert time.monotonic() < deadline, "the agent did not answer /healthz"
-                    time.sleep(0.1)
+            url = url_from_banner(proc.stderr.readline() if proc.stderr else "")
+            health = wait_for_health(url)
             assert health["node_id"] == "cli-node"
             assert [n.spec.url for n in registry.all()] == [url]
             proc.send_signal(stop)

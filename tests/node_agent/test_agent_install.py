@@ -6,15 +6,14 @@ package index), `import dagster` (and torch, spaCy, Presidio, Great Expectations
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
+
+from tests.support.agent_harness import url_from_banner, wait_for_health
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("dagster", "torch", "spacy", "presidio_analyzer", "great_expectations", "sentence_transformers")
@@ -62,18 +61,8 @@ def test_the_agent_only_install_serves_the_embedded_model(agent_venv: Path, tmp_
     ]  # fmt: skip
     proc = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     try:
-        banner = proc.stderr.readline() if proc.stderr else ""
-        found = re.search(r"at (http://127\.0\.0\.1:\d+/v1) ", banner)
-        assert found, banner + (proc.stderr.read() if proc.stderr and proc.poll() is not None else "")
-        url = found.group(1)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                health = httpx.get(url.removesuffix("/v1") + "/healthz", timeout=2).json()
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "the agent did not answer /healthz"
-                time.sleep(0.2)
+        url = url_from_banner(proc.stderr.readline() if proc.stderr else "")
+        health = wait_for_health(url, timeout_s=120)
         assert health["node_id"] == "pi-like"
         client = openai.OpenAI(base_url=url, api_key="unused", max_retries=0, timeout=120)
         model = client.models.list().data[0].id

@@ -13,12 +13,15 @@ import contextlib
 import datetime as dt
 import ipaddress
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from node_agent.agent import NodeAgent
 from node_agent.auth import Role, mint_token
@@ -258,3 +261,21 @@ def wait_for_audit(path: Path, count: int, timeout_s: float = 5.0) -> list[dict[
         if len(lines) >= count or time.monotonic() > deadline:
             return lines
         time.sleep(0.02)
+
+
+def url_from_banner(banner: str) -> str:
+    """The /v1 URL a `transcripts agent` process prints on its first stderr line."""
+    found = re.search(r"at (http://127\.0\.0\.1:\d+/v1) ", banner)
+    assert found, banner
+    return found.group(1)
+
+
+def wait_for_health(url: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    """The agent's /healthz once it answers (``url`` ends in /v1)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return httpx.get(url.removesuffix("/v1") + "/healthz", timeout=2).json()
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "the agent did not answer /healthz"
+            time.sleep(0.1)

@@ -1,11 +1,14 @@
 """What the commands share: the error exit, domain packs and request parsing, export formats, the
-project-local Dagster home, and the --domains-dir option."""
+project-local Dagster home, the --domains-dir option, and JSON Lines input read line by line."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -86,3 +89,14 @@ domains_option = click.option(
     multiple=True,
     help=f"Folder of custom domain packs (<name>.yaml); adds to {DOMAIN_DIRS_ENV}.",
 )
+
+
+def numbered_records(lines: Iterable[str]) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, parsed JSON, None) for each non-blank line, or (line number, None, why it is not JSON)."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line), None
+        except json.JSONDecodeError as exc:
+            yield number, None, f"not JSON ({exc.msg} at column {exc.colno})"

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from transcript_assets.cli.options import domain_packs, domains_option, fail
+from transcript_assets.cli.options import domain_packs, domains_option, fail, numbered_records
 from transcript_foundry.contract.job_spec import DEFAULT_QUALITY_THRESHOLD
 
 
@@ -56,15 +56,12 @@ def score(
     started = time.perf_counter()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with in_path.open(encoding="utf-8") as source, out_path.open("w", encoding="utf-8") as sink:
-        for number, line in enumerate(source, start=1):
-            if not line.strip():
+        for number, record, not_json in numbered_records(source):
+            if not_json:
+                errors.append({"line": number, "error": not_json})
                 continue
             try:
-                record = json.loads(line)
                 result = scorer.score(record)
-            except json.JSONDecodeError as exc:
-                errors.append({"line": number, "error": f"not JSON ({exc.msg} at column {exc.colno})"})
-                continue
             except RecordScoringError as exc:
                 errors.append({"line": number, "error": str(exc)})
                 continue

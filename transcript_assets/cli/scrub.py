@@ -19,6 +19,8 @@ from typing import Any
 
 import click
 
+from transcript_assets.cli.options import numbered_records
+
 
 @click.command("scrub")
 @click.argument("in_path", metavar="IN.jsonl", type=click.Path(path_type=Path, dir_okay=False, exists=True))
@@ -67,13 +69,9 @@ def scrub(
     started = time.perf_counter()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with in_path.open(encoding="utf-8") as source, out_path.open("w", encoding="utf-8") as sink:
-        for number, line in enumerate(source, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append({"line": number, "error": f"not JSON ({exc.msg} at column {exc.colno})"})
+        for number, record, not_json in numbered_records(source):
+            if not_json:
+                errors.append({"line": number, "error": not_json})
                 continue
             try:
                 scrubbed = scrubber.scrub_record(record)
