@@ -45,6 +45,7 @@ from transcript_foundry.llm.openai_backend import OpenAICompatibleBackend  # noq
 from transcript_foundry.pool.node_registry import NodeRegistry  # noqa: E402
 from transcript_foundry.pool.node_spec import NodeSpec  # noqa: E402
 from transcript_foundry.pool.percentiles import percentile  # noqa: E402
+from transcript_foundry.settings.store import SettingsStore  # noqa: E402
 
 MAX_ATTEMPTS = 4
 
@@ -95,7 +96,8 @@ def run_pool(nodes: list[FleetNode], servers: list[SimulatedNode], n: int, state
 
     beat = threading.Thread(target=heartbeat, daemon=True)
     beat.start()
-    pool = NodePool(state_url=state_url, refresh_interval_s=1.0, backoff_base_s=0.25, seed=5)
+    pool = NodePool(state_url=state_url, refresh_interval_s=1.0, seed=5)
+    pool.use_settings(SettingsStore(pool.engine(), environ={"TRANSCRIPTS__RETRY__BACKOFF_BASE_S": "0.25"}))
     source = KeyedRequests(max_tokens=nodes[0].behaviour.completion_tokens)
     started = time.perf_counter()
     stats = pool.dispatcher(max_attempts=MAX_ATTEMPTS).run_sync(source, source.items(n))
@@ -162,7 +164,7 @@ def decision_time_ms(n_nodes: int, repeats: int = 5) -> float:
     from transcript_foundry.pool.circuit import CircuitBreaker
     from transcript_foundry.pool.concurrency import AdaptiveConcurrency
     from transcript_foundry.pool.node_runtime import NodeRuntime
-    from transcript_foundry.pool.scoring import ThermalLimits, choose, rank
+    from transcript_foundry.pool.scoring import choose, rank
 
     rng = random.Random(n_nodes)
     runtimes = []
@@ -179,11 +181,10 @@ def decision_time_ms(n_nodes: int, repeats: int = 5) -> float:
         runtime.live = LiveState(cpu_temp_c=rng.uniform(40, 88), in_flight=rng.randint(0, 6))
         runtime.tokens_per_s = rng.uniform(10, 400)
         runtimes.append(runtime)
-    limits = ThermalLimits()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        ranked = rank([r.snapshot(limits) for r in runtimes], limits=limits)
+        ranked = rank([r.snapshot() for r in runtimes])
         choose(ranked, rng)
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000

@@ -37,7 +37,6 @@ from transcript_foundry.pool.retry_budget import RetryBudget, RetryBudgetSetting
 from transcript_foundry.pool.scoring import (
     ANY_STEP,
     ScoringWeights,
-    ThermalLimits,
     choose,
     fleet_scale,
     score_node,
@@ -50,14 +49,16 @@ class Fleet(Protocol):
     seed: int | None
     refresh_interval_s: float
     no_node_wait_s: float
-    backoff_base_s: float
-    backoff_max_s: float
     performance_window_s: float
 
     @property
-    def retry_budget_settings(self) -> RetryBudgetSettings: ...
+    def backoff_base_s(self) -> float: ...
     @property
-    def thermal_limits(self) -> ThermalLimits: ...
+    def backoff_max_s(self) -> float: ...
+    @property
+    def max_attempts(self) -> int: ...
+    @property
+    def retry_budget_settings(self) -> RetryBudgetSettings: ...
     @property
     def weights(self) -> ScoringWeights: ...
     def runtimes(self, refresh: bool = False) -> list[NodeRuntime]: ...
@@ -122,16 +123,16 @@ class Dispatcher:
         self,
         pool: Fleet,
         *,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         requirements: StepRequirements = ANY_STEP,
         on_sample: Callable[[PerformanceSample], None] | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
-        if max_attempts < 1:
+        if max_attempts is not None and max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         self.pool = pool
-        self.max_attempts = max_attempts
+        self._max_attempts = max_attempts
         self.requirements = requirements
         self.on_sample = on_sample
         self.rng = rng or random.Random(pool.seed)
@@ -139,6 +140,11 @@ class Dispatcher:
         self.budget = RetryBudget(pool.retry_budget_settings, clock=clock)
         self.stats = DispatchStats()
         self._unexpected: BaseException | None = None
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts per item: the one given, else the pool's ``retry.max_attempts`` (hot reload)."""
+        return self._max_attempts if self._max_attempts is not None else self.pool.max_attempts
 
     # ---- entry points ---------------------------------------------------------------------------------
     def run_sync(self, source: WorkSource, items: list[WorkItem]) -> DispatchStats:
@@ -229,13 +235,13 @@ class Dispatcher:
         ready = [i for i in pending if i.not_before <= now]
         if not ready:
             return 0
-        limits, weights = self.pool.thermal_limits, self.pool.weights
+        weights = self.pool.weights
         runtimes = {r.node_id: r for r in self.pool.runtimes()}
-        snapshots = [r.snapshot(limits) for r in runtimes.values()]
+        snapshots = [r.snapshot() for r in runtimes.values()]
         scale = fleet_scale(snapshots)
-        ranked = [score_node(s, scale, self.requirements, weights, limits) for s in snapshots]
+        ranked = [score_node(s, scale, self.requirements, weights) for s in snapshots]
         eligible = {r.node_id for r in ranked if r.eligible}
-        open_nodes = [r for r in ranked if r.eligible and runtimes[r.node_id].has_capacity(limits)]
+        open_nodes = [r for r in ranked if r.eligible and runtimes[r.node_id].has_capacity()]
         started = 0
         while ready and open_nodes:
             pick = choose(open_nodes, self.rng)
@@ -259,8 +265,8 @@ class Dispatcher:
             future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
             running[future] = (node, unit)
             started += 1
-            if node.has_capacity(limits):  # still room: back in the draw with its new queue score
-                rescored = score_node(node.snapshot(limits), scale, self.requirements, weights, limits)
+            if node.has_capacity():  # still room: back in the draw with its new queue score
+                rescored = score_node(node.snapshot(), scale, self.requirements, weights)
                 if rescored.eligible:
                     open_nodes.append(rescored)
         return started
@@ -355,6 +361,7 @@ class Dispatcher:
             item.node_failures += 1
             reason = f"LLM call failed: {exc}"
             final = item.attempts >= self.max_attempts
+            self.budget.settings = self.pool.retry_budget_settings  # hot reload: the newest settings
             if not final and not deferral and not self.budget.try_spend():
                 final = True
                 self.stats.retries_refused += 1
@@ -386,10 +393,9 @@ class Dispatcher:
     def _flush_samples(self, *, force: bool) -> None:
         if self.on_sample is None:
             return
-        limits = self.pool.thermal_limits
         for node in self.pool.runtimes():
             if force or node.window.due(self.pool.performance_window_s):
                 waiting = node.signals.backend_waiting if node.signals else 0
-                sample = node.window.close(node.limit(limits), node.in_flight + waiting)
+                sample = node.window.close(node.limit(), node.in_flight + waiting)
                 if sample is not None:
                     self.on_sample(sample)

@@ -7,6 +7,12 @@ heartbeat there: a stale heartbeat takes a node out of rotation, and (3) the loc
 embedded llama.cpp model in-process) when nothing else is configured. ``TRANSCRIPTS_PINNED_NODE``
 restricts the pool to one node (the node-routing executor sets it for a step it pinned).
 
+Settings (transcript_foundry/settings/, docs/config.md) are re-read at every refresh (every
+``refresh_interval_s`` while dispatching, and on ``refresh(force=True)``): the ``scoring`` weights, ``retry``
+and the retry budget for the fleet, and per node, with the node's host profile, its ``thermal`` limits,
+``pool`` concurrency bounds and ``circuit`` breaker settings. A changed value applies to the next routing
+decision after that refresh.
+
 ``rank_nodes`` scores the nodes (transcript_foundry/pool/scoring.py) from their profile, live state, NodeControls
 (paused / throttled by the sensors), circuit breakers, in-flight counts and the servers' own queue signals.
 ``dispatcher`` hands out a Dispatcher (transcript_foundry/pool/dispatch.py) that runs units of work across the nodes.
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import threading
 import time
 from pathlib import Path
@@ -38,6 +45,8 @@ from transcript_foundry.pool.node_spec import NodeConfigError, NodeSpec, load_no
 from transcript_foundry.pool.retry_budget import RetryBudgetSettings
 from transcript_foundry.pool.scoring import ANY_STEP, ScoringWeights, ThermalLimits, rank
 from transcript_foundry.pool.server_signals import ServerProbe
+from transcript_foundry.settings.model import Settings
+from transcript_foundry.settings.store import SettingsStore
 
 LOCAL_SOURCES = ("local", "config-local")  # in-process nodes: the local machine's probes describe them
 
@@ -66,19 +75,8 @@ class NodeFleet(BaseModel):
     state_url: str | None = None
     """State DB with the node registry and controls (agents' heartbeats, sensors' pause / throttle)."""
     heartbeat_max_age_s: float = 30.0
-    weight_thermal: float = 0.4
-    weight_queue: float = 0.3
-    weight_capability: float = 0.2
-    weight_history: float = 0.1
     refresh_interval_s: float = 2.0
-    """How often registry, controls, local probes and server signals are re-read while dispatching."""
-    backoff_base_s: float = 1.0
-    """Backoff when no other node can take a retry: base x 1, 2, 4, 8 (+ jitter)."""
-    backoff_max_s: float = 8.0
-    retry_budget_ratio: float = 0.2
-    retry_budget_window_s: float = 10.0
-    circuit_failure_threshold: int = 5
-    circuit_open_s: float = 15.0
+    """How often registry, controls, settings, local probes and server signals are re-read while dispatching."""
     concurrency_window_calls: int = 10
     performance_window_s: float = 10.0
     no_node_wait_s: float = 30.0
@@ -93,6 +91,8 @@ class NodeFleet(BaseModel):
     _local_profile: HardwareProfile | None = PrivateAttr(default=None)
     _refreshed_at: float = PrivateAttr(default=0.0)
     _http: httpx.Client | None = PrivateAttr(default=None)
+    _settings_store: SettingsStore | None = PrivateAttr(default=None)
+    _settings: Settings | None = PrivateAttr(default=None)  # the orchestrator's (this machine's) view
 
     @classmethod
     def from_env(cls, state_url: str | None = None, **overrides: Any) -> NodeFleet:
@@ -117,19 +117,42 @@ class NodeFleet(BaseModel):
         return cls(**{**config, **overrides})
 
     # ---- configuration --------------------------------------------------------------------------------
-    @property
-    def weights(self) -> ScoringWeights:
-        return ScoringWeights(
-            self.weight_thermal, self.weight_queue, self.weight_capability, self.weight_history
-        )
+    def use_settings(self, store: SettingsStore) -> None:
+        """Read settings from ``store`` (default: the state DB's, with this process's environment)."""
+        self._settings_store = store
+        self._settings = None
+
+    def settings_store(self) -> SettingsStore:
+        if self._settings_store is None:
+            self._settings_store = SettingsStore(self.engine())
+        return self._settings_store
 
     @property
-    def thermal_limits(self) -> ThermalLimits:
-        return ThermalLimits()
+    def settings(self) -> Settings:
+        """The fleet-wide settings as of the last refresh."""
+        if self._settings is None:
+            self._settings = self.settings_store().load().settings
+        return self._settings
+
+    @property
+    def weights(self) -> ScoringWeights:
+        return ScoringWeights.from_settings(self.settings.scoring)
 
     @property
     def retry_budget_settings(self) -> RetryBudgetSettings:
-        return RetryBudgetSettings(ratio=self.retry_budget_ratio, window_s=self.retry_budget_window_s)
+        return RetryBudgetSettings.from_settings(self.settings.retry)
+
+    @property
+    def max_attempts(self) -> int:
+        return self.settings.retry.max_attempts
+
+    @property
+    def backoff_base_s(self) -> float:
+        return self.settings.retry.backoff_base_s
+
+    @property
+    def backoff_max_s(self) -> float:
+        return self.settings.retry.backoff_max_s
 
     def engine(self) -> Engine | None:
         if self.state_url is None:
@@ -194,8 +217,8 @@ class NodeFleet(BaseModel):
                 self.refresh(force=True)
             return self._runtimes[node_id]
 
-    def _new_runtime(self, spec: NodeSpec, source: str) -> NodeRuntime:
-        low, high = spec.concurrency_bounds
+    def _new_runtime(self, spec: NodeSpec, source: str, node_settings: Settings) -> NodeRuntime:
+        low, high = spec.bounds_within(node_settings.pool.min_concurrency, node_settings.pool.max_concurrency)
         controls = self.controls()
 
         def on_change(before: str, after: str, reason: str, node_id: str = spec.id) -> None:
@@ -211,10 +234,7 @@ class NodeFleet(BaseModel):
         return NodeRuntime(
             spec=spec,
             source=source,
-            circuit=CircuitBreaker(
-                CircuitSettings(failure_threshold=self.circuit_failure_threshold, open_s=self.circuit_open_s),
-                on_change=on_change,
-            ),
+            circuit=CircuitBreaker(CircuitSettings.from_settings(node_settings.circuit), on_change=on_change),
             concurrency=AdaptiveConcurrency(
                 low, high, ConcurrencySettings(window_calls=self.concurrency_window_calls)
             ),
@@ -248,12 +268,20 @@ class NodeFleet(BaseModel):
             for node_id in list(self._runtimes):
                 if node_id not in found:
                     del self._runtimes[node_id]
+            hosts = {
+                node_id: self._node_host(spec, source, registered.get(node_id))
+                for node_id, (spec, source) in found.items()
+            }
+            by_host = self.settings_store().load_hosts([None, *sorted(set(hosts.values()))])
+            self._settings = by_host[None].settings
             for node_id, (spec, source) in found.items():
+                node_settings = by_host[hosts[node_id]].settings
                 current = self._runtimes.get(node_id)
                 if current is None or current.spec != spec:
                     if current is not None and node_id in self._backends:
                         self._backends.pop(node_id).close()
-                    self._runtimes[node_id] = self._new_runtime(spec, source)
+                    current = self._runtimes[node_id] = self._new_runtime(spec, source, node_settings)
+                self._apply_settings(current, hosts[node_id], node_settings)
             control_rows = self.controls().all() if self.state_url else {}
             local_live = None
             if any(src in LOCAL_SOURCES for _, src in found.values()):
@@ -277,6 +305,25 @@ class NodeFleet(BaseModel):
                     runtime.profile, runtime.live = self._local_profile, local_live
         if probe_servers:
             self.probe_servers()
+
+    @staticmethod
+    def _node_host(spec: NodeSpec, source: str, registered: Any) -> str:
+        """The hostname whose settings profile applies to the node: the agent's machine, this machine for
+        in-process nodes, else the spec's ``hostname`` (default: the node id)."""
+        if registered is not None and registered.hostname:
+            return str(registered.hostname)
+        if source in LOCAL_SOURCES:
+            return socket.gethostname()
+        return spec.hostname or spec.id
+
+    @staticmethod
+    def _apply_settings(runtime: NodeRuntime, host: str, node_settings: Settings) -> None:
+        runtime.hostname = host
+        runtime.thermal = ThermalLimits.from_settings(node_settings.thermal)
+        runtime.circuit.configure(CircuitSettings.from_settings(node_settings.circuit))
+        runtime.concurrency.set_bounds(
+            *runtime.spec.bounds_within(node_settings.pool.min_concurrency, node_settings.pool.max_concurrency)
+        )
 
     def probe_servers(self) -> None:
         """Read each HTTP node's /metrics, /slots and /v1/models (short timeouts; absent ones give None)."""
@@ -307,8 +354,7 @@ class NodeFleet(BaseModel):
         ``refresh`` re-reads registry and controls when the last read is older than refresh_interval_s."""
         if refresh:
             self.refresh()
-        limits = self.thermal_limits
-        return rank([r.snapshot(limits) for r in self.runtimes()], requirements, self.weights, limits)
+        return rank([r.snapshot() for r in self.runtimes()], requirements, self.weights)
 
     def backend(self, node_id: str) -> LLMBackend:
         with self._lock:

@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,11 @@ class RetryBudgetSettings:
     ratio: float = 0.2
     min_retries: int = 3  # always allowed per window, so a quiet pool can still retry
     window_s: float = 10.0
+
+    @classmethod
+    def from_settings(cls, retry: Any) -> RetryBudgetSettings:
+        """From a ``transcript_foundry.settings.model.RetrySettings``."""
+        return cls(ratio=retry.budget_ratio, min_retries=retry.budget_min_retries, window_s=retry.budget_window_s)
 
 
 class RetryBudget:

@@ -236,14 +236,33 @@ class SettingsStore:
             _add_text(layer, overlay[0], overlay[1], "database (this config set)")
         return layer, secrets
 
+    def _layers(self, overlay: tuple[str, str] | None = None) -> tuple[list[_Layer], set[str]]:
+        environ = os.environ if self._environ is None else self._environ
+        config_file = self._config_file if self._config_file is not None else config_file_path()
+        db_layer, db_secrets = self._db_layer(overlay)
+        return [_defaults_layer(), _yaml_layer(config_file), _env_layer(environ), db_layer], db_secrets
+
     def load(
         self, hostname: str | None = None, *, _overlay: tuple[str, str] | None = None
     ) -> EffectiveSettings:
+        layers, db_secrets = self._layers(_overlay)
+        return self._resolve(layers, db_secrets, hostname)
+
+    def load_hosts(self, hostnames: list[str | None]) -> dict[str | None, EffectiveSettings]:
+        """The settings as each of ``hostnames`` sees them (None: this machine), the layers read once:
+        what the pool does at each refresh for its nodes' host profiles."""
+        layers, db_secrets = self._layers()
+        resolved: dict[str, EffectiveSettings] = {}
+        out: dict[str | None, EffectiveSettings] = {}
+        for name in hostnames:
+            host = (name or socket.gethostname()).lower()
+            if host not in resolved:
+                resolved[host] = self._resolve(layers, db_secrets, host)
+            out[name] = resolved[host]
+        return out
+
+    def _resolve(self, layers: list[_Layer], db_secrets: set[str], hostname: str | None) -> EffectiveSettings:
         host = (hostname or socket.gethostname()).lower()
-        environ = os.environ if self._environ is None else self._environ
-        config_file = self._config_file if self._config_file is not None else config_file_path()
-        db_layer, db_secrets = self._db_layer(_overlay)
-        layers = [_defaults_layer(), _yaml_layer(config_file), _env_layer(environ), db_layer]
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
         for layer in layers:

@@ -24,9 +24,18 @@ from transcript_foundry.pool.node_choice import StepRequirements
 from transcript_foundry.pool.node_controls import NodeControls
 from transcript_foundry.pool.node_registry import NodeRegistry
 from transcript_foundry.pool.node_spec import NodeConfigError, NodeSpec
+from transcript_foundry.settings.store import SettingsStore
 from transcript_foundry.state.state_db import nodes as nodes_table
 from transcript_foundry.state.state_db import open_state_db
 
+# Settings given to make_pool by these names go into the pool's settings (as the environment layer).
+SETTINGS = {
+    "backoff_base_s": "retry.backoff_base_s",
+    "backoff_max_s": "retry.backoff_max_s",
+    "retry_budget_ratio": "retry.budget_ratio",
+    "circuit_open_s": "circuit.open_s",
+    "circuit_failure_threshold": "circuit.failure_threshold",
+}
 FAST = {  # test-sized timings: backoff, circuit open period, refresh and tuning windows
     "backoff_base_s": 0.05,
     "backoff_max_s": 0.4,
@@ -69,12 +78,19 @@ def make_pool(tmp_path: Path) -> Iterator[Callable[..., NodePool]]:
 
     def make(*entries: dict[str, Any], **config: Any) -> NodePool:
         kwargs = {**FAST, **config}
+        environ = {
+            "TRANSCRIPTS__" + SETTINGS[k].upper().replace(".", "__"): str(kwargs.pop(k))
+            for k in list(kwargs)
+            if k in SETTINGS
+        }
         if entries:
             path = tmp_path / f"nodes-{len(pools)}.yaml"
             path.write_text(yaml.safe_dump({"nodes": list(entries)}), encoding="utf-8")
             kwargs["nodes_file"] = str(path)
-        pools.append(NodePool(**kwargs))
-        return pools[-1]
+        pool = NodePool(**kwargs)
+        pool.use_settings(SettingsStore(pool.engine(), environ=environ))
+        pools.append(pool)
+        return pool
 
     yield make
     for pool in pools:
@@ -138,7 +154,7 @@ def test_capability_and_context_requirements_filter(
     assert ranked["gpu"].eligible and not ranked["cpu"].eligible
     assert "context too small" in (ranked["cpu"].excluded_because or "")
     assert (
-        "chat_json" in pool.runtime("gpu").snapshot(pool.thermal_limits).capabilities
+        "chat_json" in pool.runtime("gpu").snapshot().capabilities
     )  # from its prompt style
 
 
@@ -293,7 +309,7 @@ def test_server_queue_signals_feed_the_queue_score(
         call.join()
     assert signals is not None and signals.running == 1 and signals.waiting == 2 and signals.slots_total == 1
     assert signals.models == ("sim",)
-    node = pool.runtime("n").snapshot(pool.thermal_limits)
+    node = pool.runtime("n").snapshot()
     assert node.backend_waiting == 2
     assert pool.runtime("n").concurrency.high == 2, "one slot caps the limit at the lower bound (2)"
 
