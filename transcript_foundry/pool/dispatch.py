@@ -361,8 +361,7 @@ class Dispatcher:
             item.node_failures += 1
             reason = f"LLM call failed: {exc}"
             final = item.attempts >= self.max_attempts
-            self.budget.settings = self.pool.retry_budget_settings  # hot reload: the newest settings
-            if not final and not deferral and not self.budget.try_spend():
+            if not final and not deferral and not self.retry_allowed():
                 final = True
                 self.stats.retries_refused += 1
                 reason += (
@@ -375,6 +374,11 @@ class Dispatcher:
             if not final:
                 self._schedule_retry(item, exc.retry_after)
                 pending.insert(0, item)  # it waited already: ahead of the fresh backlog
+
+    def retry_allowed(self) -> bool:
+        """One more retry fits the retry budget (its settings as of the pool's last refresh)."""
+        self.budget.settings = self.pool.retry_budget_settings
+        return self.budget.try_spend()
 
     def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> None:
         ranked = self.pool.rank_nodes(self.requirements, refresh=False)

@@ -322,7 +322,9 @@ class NodeFleet(BaseModel):
         runtime.thermal = ThermalLimits.from_settings(node_settings.thermal)
         runtime.circuit.configure(CircuitSettings.from_settings(node_settings.circuit))
         runtime.concurrency.set_bounds(
-            *runtime.spec.bounds_within(node_settings.pool.min_concurrency, node_settings.pool.max_concurrency)
+            *runtime.spec.bounds_within(
+                node_settings.pool.min_concurrency, node_settings.pool.max_concurrency
+            )
         )
 
     def probe_servers(self) -> None:

@@ -47,7 +47,7 @@ class NodeRuntime:
     stale_reason: str | None = None
     control: NodeControl | None = None
     hostname: str | None = None  # picks the node's settings profile
-    thermal: ThermalLimits = ThermalLimits()  # from its host's thermal settings, at each refresh
+    thermal: ThermalLimits = field(default_factory=ThermalLimits)  # its host's thermal settings
     signals: ServerSignals | None = None
     probe: ServerProbe | None = None  # its server's load probes (HTTP nodes)
     in_flight: int = 0

@@ -24,7 +24,9 @@ class RetryBudgetSettings:
     @classmethod
     def from_settings(cls, retry: Any) -> RetryBudgetSettings:
         """From a ``transcript_foundry.settings.model.RetrySettings``."""
-        return cls(ratio=retry.budget_ratio, min_retries=retry.budget_min_retries, window_s=retry.budget_window_s)
+        return cls(
+            ratio=retry.budget_ratio, min_retries=retry.budget_min_retries, window_s=retry.budget_window_s
+        )
 
 
 class RetryBudget:

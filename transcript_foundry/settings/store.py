@@ -30,6 +30,7 @@ from transcript_foundry.contract.validation_errors import did_you_mean
 from transcript_foundry.settings.environment import project_paths
 from transcript_foundry.settings.model import SECRET_KEYS, Settings, known_keys, leaf_annotation
 from transcript_foundry.settings.secret_box import SecretBox
+from transcript_foundry.settings.where_acts import acts_in
 from transcript_foundry.state.state_db import settings_table
 
 CONFIG_FILE_ENV = "TRANSCRIPTS_CONFIG"
@@ -63,8 +64,12 @@ class EffectiveSettings:
         return MASK if key in self.secret_keys and value not in ("", None) else value
 
     def report(self) -> dict[str, dict[str, Any]]:
-        """``{key: {"value": ..., "source": ...}}`` with secrets masked: what ``config show`` prints."""
-        return {k: {"value": self.display_value(k), "source": self.sources[k]} for k in sorted(self.values)}
+        """``{key: {"value", "source", "acts"}}`` with secrets masked: what ``config show`` prints; ``acts``
+        names the component that reads the key (transcript_foundry/settings/where_acts.py)."""
+        return {
+            k: {"value": self.display_value(k), "source": self.sources[k], "acts": acts_in(k)}
+            for k in sorted(self.values)
+        }
 
 
 def _expected(key: str) -> str:

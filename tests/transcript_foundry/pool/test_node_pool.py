@@ -153,9 +153,7 @@ def test_capability_and_context_requirements_filter(
     ranked = {r.node_id: r for r in pool.rank_nodes(StepRequirements(needs_gpu=True, min_context=8192))}
     assert ranked["gpu"].eligible and not ranked["cpu"].eligible
     assert "context too small" in (ranked["cpu"].excluded_because or "")
-    assert (
-        "chat_json" in pool.runtime("gpu").snapshot().capabilities
-    )  # from its prompt style
+    assert "chat_json" in pool.runtime("gpu").snapshot().capabilities  # from its prompt style
 
 
 # ---- resilience ------------------------------------------------------------------------------------------
