@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from transcript_foundry.llm.backend import LLMBackend, LLMCallError
+from transcript_foundry.pool.metrics import DispatchMetrics, failure_reason
 from transcript_foundry.pool.node_choice import RankedNode, StepRequirements
 from transcript_foundry.pool.node_runtime import NodeRuntime
 from transcript_foundry.pool.observed_backend import ObservedBackend
@@ -59,6 +60,8 @@ class Fleet(Protocol):
     def max_attempts(self) -> int: ...
     @property
     def retry_budget_settings(self) -> RetryBudgetSettings: ...
+    @property
+    def dispatch_metrics(self) -> DispatchMetrics: ...
     @property
     def weights(self) -> ScoringWeights: ...
     def runtimes(self, refresh: bool = False) -> list[NodeRuntime]: ...
@@ -138,6 +141,7 @@ class Dispatcher:
         self.rng = rng or random.Random(pool.seed)
         self.clock = clock
         self.budget = RetryBudget(pool.retry_budget_settings, clock=clock)
+        self.metrics = pool.dispatch_metrics
         self.stats = DispatchStats()
         self._unexpected: BaseException | None = None
 
@@ -179,6 +183,7 @@ class Dispatcher:
                     self._refresh_done(refreshing)
                     refreshing = None
                 started = self._start_ready(source, pending, running, loop, executor)
+                self.metrics.queue_depth.set(len(pending))
                 self._flush_samples(force=False)
                 if not running and pending and not started:
                     starved_since = self._check_starved(source, pending, starved_since)
@@ -197,6 +202,7 @@ class Dispatcher:
             if refreshing is not None:
                 refreshing.exception()  # wait for it; its outcome no longer matters
         self._flush_samples(force=True)
+        self.metrics.queue_depth.set(0)
         if self._unexpected is not None:
             raise self._unexpected
         return self.stats
@@ -262,6 +268,7 @@ class Dispatcher:
                 item.attempts += 1
             node.started()
             self.stats.units_by_node[node.node_id] += 1
+            self.metrics.routing_decisions.labels(node.node_id).inc()
             future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
             running[future] = (node, unit)
             started += 1
@@ -272,7 +279,8 @@ class Dispatcher:
         return started
 
     def _run_unit(self, source: WorkSource, node: NodeRuntime, unit: list[WorkItem]) -> list[ItemResult]:
-        backend = ObservedBackend(self.pool.backend(node.node_id), node)
+        tokens = self.metrics.output_tokens.labels(node.node_id)
+        backend = ObservedBackend(self.pool.backend(node.node_id), node, on_tokens=tokens.inc)
         return source.run(backend, node, unit)
 
     def _check_starved(
@@ -292,6 +300,7 @@ class Dispatcher:
         for item in [i for i in pending if i.not_before <= now]:
             pending.remove(item)
             self.stats.items_failed += 1
+            self.metrics.items.labels("failed").inc()
             source.on_failure(item, "-", reason, True)
         return None
 
@@ -315,6 +324,7 @@ class Dispatcher:
             self._unexpected = self._unexpected or exc
             for item in unit:
                 self.stats.items_failed += 1
+                self.metrics.items.labels("failed").inc()
                 source.on_failure(item, node.node_id, f"internal error: {type(exc).__name__}: {exc}", True)
             return
         node.circuit.record_success()
@@ -323,12 +333,15 @@ class Dispatcher:
         for item, result in zip(unit, results, strict=True):
             if result.failure is None:
                 self.stats.items_done += 1
+                self.metrics.items.labels("done").inc()
                 source.on_success(item, node.node_id, result.value)
                 continue
             self.stats.content_failures += 1
             final = item.attempts >= self.max_attempts
+            self.metrics.retries.labels("content", "exhausted" if final else "retried").inc()
             if final:
                 self.stats.items_failed += 1
+                self.metrics.items.labels("failed").inc()
             source.on_failure(item, node.node_id, result.failure, final)
             if not final:
                 item.not_before = self.clock()
@@ -356,13 +369,16 @@ class Dispatcher:
             node.concurrency.overload(f"HTTP {exc.status}" if exc.status else "timeout")
         if exc.retry_after:
             node.cool_down(exc.retry_after, f"Retry-After {exc.retry_after:g} s with HTTP {exc.status}")
+        why = failure_reason(exc.status, exc.overload, exc.retryable)
         for item in unit:
             item.tried.add(node.node_id)
             item.node_failures += 1
             reason = f"LLM call failed: {exc}"
             final = item.attempts >= self.max_attempts
+            action = "exhausted" if final else "deferred" if deferral else ""
             if not final and not deferral and not self.retry_allowed():
                 final = True
+                action = "refused"
                 self.stats.retries_refused += 1
                 reason += (
                     f"; not retried: retry budget exhausted ({self.budget.allowance()} retries per "
@@ -370,36 +386,41 @@ class Dispatcher:
                 )
             if final:
                 self.stats.items_failed += 1
+                self.metrics.items.labels("failed").inc()
             source.on_failure(item, node.node_id, reason, final)
             if not final:
-                self._schedule_retry(item, exc.retry_after)
-                pending.insert(0, item)  # it waited already: ahead of the fresh backlog
+                rerouted = self._schedule_retry(item, exc.retry_after)
+                action = action or ("rerouted" if rerouted else "backed_off")
+                pending.insert(0, item)
+            self.metrics.retries.labels(why, action).inc()  # it waited already: ahead of the fresh backlog
 
     def retry_allowed(self) -> bool:
         """One more retry fits the retry budget (its settings as of the pool's last refresh)."""
         self.budget.settings = self.pool.retry_budget_settings
         return self.budget.try_spend()
 
-    def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> None:
+    def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> bool:
+        """When the item may run again: at once on an untried eligible node (True), else after a backoff."""
         ranked = self.pool.rank_nodes(self.requirements, refresh=False)
         untried = [r for r in ranked if r.eligible and r.node_id not in item.tried]
         now = self.clock()
         if untried:
             self.stats.retries_rerouted += 1
             item.not_before = now
-            return
+            return True
         self.stats.retries_backed_off += 1
         base = self.pool.backoff_base_s
         delay = min(self.pool.backoff_max_s, base * 2 ** (item.node_failures - 1))
         delay += self.rng.uniform(0, base / 2)
         item.not_before = now + max(delay, retry_after or 0.0)
+        return False
 
     def _flush_samples(self, *, force: bool) -> None:
-        if self.on_sample is None:
-            return
         for node in self.pool.runtimes():
             if force or node.window.due(self.pool.performance_window_s):
                 waiting = node.signals.backend_waiting if node.signals else 0
                 sample = node.window.close(node.limit(), node.in_flight + waiting)
                 if sample is not None:
-                    self.on_sample(sample)
+                    node.last_sample = (sample.throughput_per_sec, sample.error_rate)
+                    if self.on_sample is not None:
+                        self.on_sample(sample)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, PrivateAttr
 from sqlalchemy import Engine
 
@@ -37,6 +38,7 @@ from transcript_foundry.llm.backend import LLMBackend
 from transcript_foundry.pool.circuit import CircuitBreaker, CircuitSettings
 from transcript_foundry.pool.concurrency import AdaptiveConcurrency, ConcurrencySettings
 from transcript_foundry.pool.dispatch import Dispatcher
+from transcript_foundry.pool.metrics import DispatchMetrics, FleetCollector
 from transcript_foundry.pool.node_choice import PINNED_NODE_ENV, RankedNode, StepRequirements
 from transcript_foundry.pool.node_controls import NodeControls
 from transcript_foundry.pool.node_registry import NodeRegistry
@@ -93,6 +95,7 @@ class NodeFleet(BaseModel):
     _http: httpx.Client | None = PrivateAttr(default=None)
     _settings_store: SettingsStore | None = PrivateAttr(default=None)
     _settings: Settings | None = PrivateAttr(default=None)  # the orchestrator's (this machine's) view
+    _metrics: DispatchMetrics | None = PrivateAttr(default=None)
 
     @classmethod
     def from_env(cls, state_url: str | None = None, **overrides: Any) -> NodeFleet:
@@ -115,6 +118,19 @@ class NodeFleet(BaseModel):
             "state_url": state_url,
         }
         return cls(**{**config, **overrides})
+
+    # ---- metrics --------------------------------------------------------------------------------------
+    @property
+    def dispatch_metrics(self) -> DispatchMetrics:
+        """This process's dispatch counters and the fleet's gauges, in one registry (``metrics_registry``)."""
+        if self._metrics is None:
+            registry = CollectorRegistry(auto_describe=False)
+            self._metrics = DispatchMetrics(registry)
+            registry.register(FleetCollector(self))
+        return self._metrics
+
+    def metrics_registry(self) -> CollectorRegistry:
+        return self.dispatch_metrics.registry
 
     # ---- configuration --------------------------------------------------------------------------------
     def use_settings(self, store: SettingsStore) -> None:

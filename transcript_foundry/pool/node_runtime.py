@@ -53,6 +53,7 @@ class NodeRuntime:
     in_flight: int = 0
     cooldown_until: float = 0.0
     cooldown_reason: str | None = None
+    last_sample: tuple[float, float] | None = None  # (tokens/s, error ratio) of its last closed window
     tokens_per_s: float | None = None  # EWMA of measured output tokens/s per call
     success_rate: float | None = None  # EWMA of call outcomes, from an optimistic prior of 1
     window: PerformanceWindow = field(init=False)
