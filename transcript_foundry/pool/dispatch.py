@@ -19,10 +19,11 @@ conversation pinned to it for its whole length, or a JSON batch sized for it). T
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,13 +36,8 @@ from transcript_foundry.pool.node_runtime import NodeRuntime
 from transcript_foundry.pool.observed_backend import ObservedBackend
 from transcript_foundry.pool.performance_window import PerformanceSample
 from transcript_foundry.pool.retry_budget import RetryBudget, RetryBudgetSettings
-from transcript_foundry.pool.scoring import (
-    ANY_STEP,
-    ScoringWeights,
-    choose,
-    fleet_scale,
-    score_node,
-)
+from transcript_foundry.pool.routing_index import RoutingIndex
+from transcript_foundry.pool.scoring import ANY_STEP, ScoringWeights
 
 
 class Fleet(Protocol):
@@ -72,7 +68,8 @@ class Fleet(Protocol):
     ) -> list[RankedNode]: ...
 
 
-MAX_WORKER_THREADS = 64
+MAX_WORKER_THREADS = 1024  # threads for calls in flight: the fleet's upper bounds, up to this
+TAKE_WINDOW = 64  # ready items a work source chooses from (a JSON batch takes at most 30)
 log = logging.getLogger(__name__)
 
 
@@ -94,6 +91,51 @@ class ItemResult:
 
     value: Any = None
     failure: str | None = None
+
+
+class Backlog:
+    """Items waiting to run: ready ones in order (retries ahead of the fresh backlog), later ones in a heap
+    by ``not_before``. Every operation a routing decision needs is O(1) or O(window), not O(backlog)."""
+
+    def __init__(self, items: list[WorkItem]):
+        self.ready: deque[WorkItem] = deque(items)
+        self._later: list[tuple[float, int, WorkItem]] = []
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self.ready) + len(self._later)
+
+    def release(self, now: float) -> None:
+        """Items whose wait is over join the front of the ready queue (they waited already)."""
+        due = []
+        while self._later and self._later[0][0] <= now:
+            due.append(heapq.heappop(self._later)[2])
+        self.ready.extendleft(reversed(due))
+
+    def put_back(self, item: WorkItem, now: float) -> None:
+        if item.not_before <= now:
+            self.ready.appendleft(item)
+        else:
+            self._seq += 1
+            heapq.heappush(self._later, (item.not_before, self._seq, item))
+
+    def window(self, node_id: str, all_eligible: set[str], limit: int) -> list[WorkItem]:
+        """Up to ``limit`` ready items, in order, that ``node_id`` may take: not tried there yet, unless
+        every eligible node has tried them."""
+        out: list[WorkItem] = []
+        for item in self.ready:
+            if node_id not in item.tried or all_eligible <= item.tried:
+                out.append(item)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def remove(self, items: list[WorkItem]) -> None:
+        for item in items:
+            self.ready.remove(item)  # identity (eq=False); taken from the front window
+
+    def next_wait(self, now: float) -> float | None:
+        return max(0.0, self._later[0][0] - now) if self._later else None
 
 
 class WorkSource(Protocol):
@@ -143,6 +185,7 @@ class Dispatcher:
         self.budget = RetryBudget(pool.retry_budget_settings, clock=clock)
         self.metrics = pool.dispatch_metrics
         self.stats = DispatchStats()
+        self.index = RoutingIndex(requirements, pool.weights, clock)
         self._unexpected: BaseException | None = None
 
     @property
@@ -160,8 +203,8 @@ class Dispatcher:
         workers = min(
             MAX_WORKER_THREADS, max(1, sum(r.spec.concurrency_bounds[1] for r in self.pool.runtimes()))
         )
-        pending = list(items)
-        for _ in pending:
+        pending = Backlog(list(items))
+        for _ in items:
             self.budget.record_request()
         running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]] = {}
         starved_since: float | None = None
@@ -169,6 +212,7 @@ class Dispatcher:
         # Read the servers' signals before the first call (slots seed the limits; the model list is only
         # asked for while a server is idle), then on the refresh thread every refresh_interval_s.
         await loop.run_in_executor(None, self._first_refresh)
+        self.index.rebuild(self.pool.runtimes(), self.pool.weights)
         last_refresh = self.clock()
         with (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor,
@@ -182,6 +226,7 @@ class Dispatcher:
                 if refreshing is not None and refreshing.done():
                     self._refresh_done(refreshing)
                     refreshing = None
+                    self.index.rebuild(self.pool.runtimes(), self.pool.weights)
                 started = self._start_ready(source, pending, running, loop, executor)
                 self.metrics.queue_depth.set(len(pending))
                 self._flush_samples(force=False)
@@ -197,6 +242,7 @@ class Dispatcher:
                     for future in done:
                         node, unit = running.pop(future)
                         self._settle(source, node, unit, future, pending)
+                        self.index.update(node.node_id)
                 else:
                     await asyncio.sleep(timeout)
             if refreshing is not None:
@@ -221,61 +267,56 @@ class Dispatcher:
             log.warning("node pool refresh failed, routing on the last known state: %s", error)
 
     # ---- scheduling -----------------------------------------------------------------------------------
-    def _next_wake(self, pending: list[WorkItem]) -> float:
+    def _next_wake(self, pending: Backlog) -> float:
         now = self.clock()
-        waits = [i.not_before - now for i in pending if i.not_before > now]
+        waits = [w for w in (pending.next_wait(now), self.index.next_wake_in()) if w is not None]
         soonest = min(waits) if waits else self.pool.refresh_interval_s
         return min(max(0.005, soonest), self.pool.refresh_interval_s, 0.25)
 
     def _start_ready(
         self,
         source: WorkSource,
-        pending: list[WorkItem],
+        pending: Backlog,
         running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]],
         loop: asyncio.AbstractEventLoop,
         executor: ThreadPoolExecutor,
     ) -> int:
-        """Start units on nodes with room until the ready work or the room runs out. The fleet is scored
-        once per pass; after each start only the chosen node is scored again (its queue grew)."""
+        """Start units on nodes with room until the ready work or the room runs out. Each routing decision
+        is a draw from the routing index (O(log n)); only the chosen node is scored again."""
         now = self.clock()
-        ready = [i for i in pending if i.not_before <= now]
-        if not ready:
+        pending.release(now)
+        if not pending.ready:
             return 0
-        weights = self.pool.weights
-        runtimes = {r.node_id: r for r in self.pool.runtimes()}
-        snapshots = [r.snapshot() for r in runtimes.values()]
-        scale = fleet_scale(snapshots)
-        ranked = [score_node(s, scale, self.requirements, weights) for s in snapshots]
-        eligible = {r.node_id for r in ranked if r.eligible}
-        open_nodes = [r for r in ranked if r.eligible and runtimes[r.node_id].has_capacity()]
+        index = self.index
+        index.wake_due()
         started = 0
-        while ready and open_nodes:
-            pick = choose(open_nodes, self.rng)
-            assert pick is not None
-            open_nodes.remove(pick)
-            node = runtimes[pick.node_id]
-            candidates = [i for i in ready if node.node_id not in i.tried or eligible <= i.tried]
-            if not candidates or not node.circuit.try_acquire():
-                continue
-            unit = source.take(node, candidates)
-            if not unit:
-                node.circuit.release_probe()
-                continue
-            unit_ids = {id(i) for i in unit}
-            pending[:] = [i for i in pending if id(i) not in unit_ids]
-            ready = [i for i in ready if id(i) not in unit_ids]
-            for item in unit:
-                item.attempts += 1
-            node.started()
-            self.stats.units_by_node[node.node_id] += 1
-            self.metrics.routing_decisions.labels(node.node_id).inc()
-            future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
-            running[future] = (node, unit)
-            started += 1
-            if node.has_capacity():  # still room: back in the draw with its new queue score
-                rescored = score_node(node.snapshot(), scale, self.requirements, weights)
-                if rescored.eligible:
-                    open_nodes.append(rescored)
+        try:
+            while pending.ready:
+                pick = index.choose(self.rng)
+                if pick is None:
+                    break
+                node = index.runtimes[pick.node_id]
+                candidates = pending.window(node.node_id, index.eligible, TAKE_WINDOW)
+                if not candidates or not node.circuit.try_acquire():
+                    index.suspend(node.node_id)
+                    continue
+                unit = source.take(node, candidates)
+                if not unit:
+                    node.circuit.release_probe()
+                    index.suspend(node.node_id)
+                    continue
+                pending.remove(unit)
+                for item in unit:
+                    item.attempts += 1
+                node.started()
+                self.stats.units_by_node[node.node_id] += 1
+                self.metrics.routing_decisions.labels(node.node_id).inc()
+                future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
+                running[future] = (node, unit)
+                started += 1
+                index.update(node.node_id)  # its queue grew: rescored, out of the draw when full
+        finally:
+            index.resume()
         return started
 
     def _run_unit(self, source: WorkSource, node: NodeRuntime, unit: list[WorkItem]) -> list[ItemResult]:
@@ -283,12 +324,11 @@ class Dispatcher:
         backend = ObservedBackend(self.pool.backend(node.node_id), node, on_tokens=tokens.inc)
         return source.run(backend, node, unit)
 
-    def _check_starved(
-        self, source: WorkSource, pending: list[WorkItem], since: float | None
-    ) -> float | None:
+    def _check_starved(self, source: WorkSource, pending: Backlog, since: float | None) -> float | None:
         """Ready work, nothing running, no node takes it: wait up to no_node_wait_s, then fail it."""
         now = self.clock()
-        if not any(i.not_before <= now for i in pending):
+        pending.release(now)
+        if not pending.ready:
             return None
         if since is None:
             return now
@@ -297,8 +337,8 @@ class Dispatcher:
         ranked = self.pool.rank_nodes(self.requirements, refresh=False)
         why = "; ".join(f"{r.node_id}: {r.excluded_because or 'no room'}" for r in ranked) or "no nodes"
         reason = f"no eligible node for {self.pool.no_node_wait_s:g} s ({why})"
-        for item in [i for i in pending if i.not_before <= now]:
-            pending.remove(item)
+        while pending.ready:
+            item = pending.ready.popleft()
             self.stats.items_failed += 1
             self.metrics.items.labels("failed").inc()
             source.on_failure(item, "-", reason, True)
@@ -311,7 +351,7 @@ class Dispatcher:
         node: NodeRuntime,
         unit: list[WorkItem],
         future: asyncio.Future[list[ItemResult]],
-        pending: list[WorkItem],
+        pending: Backlog,
     ) -> None:
         node.finished()
         try:
@@ -345,7 +385,7 @@ class Dispatcher:
             source.on_failure(item, node.node_id, result.failure, final)
             if not final:
                 item.not_before = self.clock()
-                pending.insert(0, item)  # it waited already: ahead of the fresh backlog
+                pending.put_back(item, item.not_before)  # it waited already: ahead of the fresh backlog
 
     def _call_failed(
         self,
@@ -353,7 +393,7 @@ class Dispatcher:
         node: NodeRuntime,
         unit: list[WorkItem],
         exc: LLMCallError,
-        pending: list[WorkItem],
+        pending: Backlog,
     ) -> None:
         self.stats.node_failures += 1
         # A 429 / 503 with Retry-After is a deferral paced by the server (the node cools down for that
@@ -369,6 +409,7 @@ class Dispatcher:
             node.concurrency.overload(f"HTTP {exc.status}" if exc.status else "timeout")
         if exc.retry_after:
             node.cool_down(exc.retry_after, f"Retry-After {exc.retry_after:g} s with HTTP {exc.status}")
+        self.index.update(node.node_id)  # circuit, cooldown, limit: before the retries are placed
         why = failure_reason(exc.status, exc.overload, exc.retryable)
         for item in unit:
             item.tried.add(node.node_id)
@@ -391,7 +432,7 @@ class Dispatcher:
             if not final:
                 rerouted = self._schedule_retry(item, exc.retry_after)
                 action = action or ("rerouted" if rerouted else "backed_off")
-                pending.insert(0, item)
+                pending.put_back(item, self.clock())
             self.metrics.retries.labels(why, action).inc()  # it waited already: ahead of the fresh backlog
 
     def retry_allowed(self) -> bool:
@@ -401,8 +442,7 @@ class Dispatcher:
 
     def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> bool:
         """When the item may run again: at once on an untried eligible node (True), else after a backoff."""
-        ranked = self.pool.rank_nodes(self.requirements, refresh=False)
-        untried = [r for r in ranked if r.eligible and r.node_id not in item.tried]
+        untried = self.index.eligible - item.tried
         now = self.clock()
         if untried:
             self.stats.retries_rerouted += 1
