@@ -161,6 +161,7 @@ class DispatchStats:
     retries_rerouted: int = 0
     retries_backed_off: int = 0
     retries_refused: int = 0
+    max_in_flight: int = 0  # the most units running at once
 
 
 class Dispatcher:
@@ -228,6 +229,7 @@ class Dispatcher:
                     refreshing = None
                     self.index.rebuild(self.pool.runtimes(), self.pool.weights)
                 started = self._start_ready(source, pending, running, loop, executor)
+                self.stats.max_in_flight = max(self.stats.max_in_flight, len(running))
                 self.metrics.queue_depth.set(len(pending))
                 self._flush_samples(force=False)
                 if not running and pending and not started:
