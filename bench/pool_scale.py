@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import resource
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,9 +181,13 @@ def run_scale(
         stop.set()
         beat.join(timeout=10)
         limits = [r.concurrency.limit for r in fleet.runtimes()]
+        fleet_limits = {r.node_id: r.concurrency.limit for r in fleet.runtimes()}
         fleet.close()
         counts = farm.counts()
     ok = sum(1 for state, _ in source.outcomes.values() if state == "ok")
+    reasons = Counter(
+        re.sub(r"\d+", "N", why)[:120] for state, why in source.outcomes.values() if state != "ok"
+    )
     calls = sum(stats.units_by_node.values())
     by_kind: dict[str, int] = {}
     for n in nodes:
@@ -208,7 +214,34 @@ def run_scale(
         "calls_by_kind": by_kind,
         "server_requests": sum(int(c.get("requests", 0)) for c in counts.values()),
         "median_limit": statistics.median(limits) if limits else 0,
+        "failure_reasons": reasons.most_common(3),
+        "use_by_shape": {
+            shape: round(statistics.mean(u), 2)
+            for shape, u in _group(
+                (
+                    (n.behaviour.slots, n.behaviour.tokens_per_s, n.behaviour.metrics),
+                    counts[i]["busy_slot_s"] / (n.behaviour.slots * wall),
+                )
+                for i, n in enumerate(nodes)
+                if n.kind == "healthy"
+            ).items()
+        },
+        "healthy_slot_use": statistics.mean(
+            counts[i]["busy_slot_s"] / (n.behaviour.slots * wall)
+            for i, n in enumerate(nodes)
+            if n.kind == "healthy"
+        ),
+        "limit_vs_slots": Counter(
+            (n.behaviour.slots, fleet_limits.get(n.node_id)) for n in nodes if n.kind == "healthy"
+        ).most_common(8),
     }
+
+
+def _group(pairs: Any) -> dict[Any, list[float]]:
+    out: dict[Any, list[float]] = {}
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    return dict(sorted(out.items()))
 
 
 def decision_ms(n_nodes: int, decisions: int = 200) -> tuple[float, float, float]:
@@ -293,6 +326,10 @@ def main() -> None:
     print(f"| p95 latency, first dispatch to outcome | {r['p95_s']:.2f} s |")
     print(f"| retries rerouted / backed off | {r['retries_rerouted']} / {r['retries_backed_off']} |")
     print(f"| calls by kind of node | {r['calls_by_kind']} |")
+    print(f"| healthy nodes: share of their slots kept busy | {r['healthy_slot_use']:.2f} |")
+    print(f"| healthy nodes: (slots, concurrency limit at the end) | {r['limit_vs_slots']} |")
+    if r["failure_reasons"]:
+        print(f"| top reasons of failed items | {r['failure_reasons']} |")
     print()
     print(
         "| nodes | routing decision (index) | index rebuild (per refresh) | full rescore per decision (before) |"

@@ -70,6 +70,10 @@ class Fleet(Protocol):
 
 MAX_WORKER_THREADS = 1024  # threads for calls in flight: the fleet's upper bounds, up to this
 TAKE_WINDOW = 64  # ready items a work source chooses from (a JSON batch takes at most 30)
+END_GAME_CHOICES = 4  # nodes drawn per decision when the open nodes have more room than the ready work
+COMPLETION_WINDOW = 256  # recent unit completions the fleet's drain rate is measured over
+SLOW_NODE_FACTOR = 1.5  # the end game holds back only nodes this much slower than the fastest
+FLUSH_EVERY_S = 0.5  # how often the per-node performance windows are checked for closing
 log = logging.getLogger(__name__)
 
 
@@ -187,6 +191,8 @@ class Dispatcher:
         self.metrics = pool.dispatch_metrics
         self.stats = DispatchStats()
         self.index = RoutingIndex(requirements, pool.weights, clock)
+        self._completions: deque[float] = deque(maxlen=COMPLETION_WINDOW)  # when recent units ended
+        self._on_done: Callable[[asyncio.Future[list[ItemResult]]], None] = lambda future: None
         self._unexpected: BaseException | None = None
 
     @property
@@ -205,9 +211,19 @@ class Dispatcher:
             MAX_WORKER_THREADS, max(1, sum(r.spec.concurrency_bounds[1] for r in self.pool.runtimes()))
         )
         pending = Backlog(list(items))
-        for _ in items:
-            self.budget.record_request()
         running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]] = {}
+        # Units that ended, handed over by their futures' callbacks: one wake-up per completion, without
+        # asyncio.wait() walking every unit in flight (hundreds at fleet scale) each time.
+        ended: deque[asyncio.Future[list[ItemResult]]] = deque()
+        wakeup = asyncio.Event()
+
+        def on_done(future: asyncio.Future[list[ItemResult]]) -> None:
+            ended.append(future)
+            wakeup.set()
+
+        self._on_done = on_done
+        self.budget.outstanding = lambda: len(pending) + sum(len(unit) for _, unit in running.values())
+        last_flush = self.clock()
         starved_since: float | None = None
         refreshing: Future[None] | None = None
         # Read the servers' signals before the first call (slots seed the limits; the model list is only
@@ -231,22 +247,24 @@ class Dispatcher:
                 started = self._start_ready(source, pending, running, loop, executor)
                 self.stats.max_in_flight = max(self.stats.max_in_flight, len(running))
                 self.metrics.queue_depth.set(len(pending))
-                self._flush_samples(force=False)
+                if now - last_flush >= FLUSH_EVERY_S:
+                    self._flush_samples(force=False)
+                    last_flush = now
                 if not running and pending and not started:
                     starved_since = self._check_starved(source, pending, starved_since)
                 else:
                     starved_since = None
-                timeout = self._next_wake(pending)
-                if running:
-                    done, _ = await asyncio.wait(
-                        list(running), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    for future in done:
-                        node, unit = running.pop(future)
-                        self._settle(source, node, unit, future, pending)
-                        self.index.update(node.node_id)
-                else:
-                    await asyncio.sleep(timeout)
+                if not ended:
+                    wakeup.clear()
+                    timer = loop.call_later(self._next_wake(pending), wakeup.set)
+                    await wakeup.wait()
+                    timer.cancel()
+                while ended:
+                    future = ended.popleft()
+                    node, unit = running.pop(future)
+                    self._completions.append(self.clock())
+                    self._settle(source, node, unit, future, pending)
+                    self.index.update(node.node_id)
             if refreshing is not None:
                 refreshing.exception()  # wait for it; its outcome no longer matters
         self._flush_samples(force=True)
@@ -294,10 +312,14 @@ class Dispatcher:
         started = 0
         try:
             while pending.ready:
-                pick = index.choose(self.rng)
+                end_game = len(pending.ready) < index.free_room  # more room than work: fastest first
+                pick = index.choose(self.rng, END_GAME_CHOICES if end_game else 2, by_speed=end_game)
                 if pick is None:
                     break
                 node = index.runtimes[pick.node_id]
+                if self._would_finish_last(node, len(pending.ready), len(running)):
+                    index.suspend(node.node_id)
+                    continue
                 candidates = pending.window(node.node_id, index.eligible, TAKE_WINDOW)
                 if not candidates or not node.circuit.try_acquire():
                     index.suspend(node.node_id)
@@ -309,17 +331,38 @@ class Dispatcher:
                     continue
                 pending.remove(unit)
                 for item in unit:
+                    if item.attempts == 0:
+                        self.budget.record_request()  # a first attempt deposits into the retry budget
                     item.attempts += 1
                 node.started()
                 self.stats.units_by_node[node.node_id] += 1
                 self.metrics.routing_decisions.labels(node.node_id).inc()
                 future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
                 running[future] = (node, unit)
+                future.add_done_callback(self._on_done)
                 started += 1
                 index.update(node.node_id)  # its queue grew: rescored, out of the draw when full
         finally:
             index.resume()
         return started
+
+    def _would_finish_last(self, node: NodeRuntime, ready: int, running: int) -> bool:
+        """The end game: would a unit started on this (slow) node end after the rest of the fleet has
+        drained everything? The fleet ends units at R per second (measured); the ready work and the units
+        running drain in about (ready + running) / R, the running ones' typical duration included (Little's
+        law). A node whose calls take longer than that only makes the run longer: it waits for the next
+        pass, and the work goes to faster nodes as they free up. Never while nothing runs (nothing would
+        free up), nor for a node within 1.5 x the fastest typical call (waiting would not help)."""
+        fastest = self.index.fastest_call_s
+        if running == 0 or node.call_seconds is None or fastest is None or len(self._completions) < 2:
+            return False
+        if node.call_seconds <= SLOW_NODE_FACTOR * fastest:
+            return False
+        span = self._completions[-1] - self._completions[0]
+        if span <= 0:
+            return False
+        rate = (len(self._completions) - 1) / span
+        return node.call_seconds > (ready + running) / rate
 
     def _run_unit(self, source: WorkSource, node: NodeRuntime, unit: list[WorkItem]) -> list[ItemResult]:
         tokens = self.metrics.output_tokens.labels(node.node_id)

@@ -54,6 +54,7 @@ class NodeRuntime:
     cooldown_until: float = 0.0
     cooldown_reason: str | None = None
     last_sample: tuple[float, float] | None = None  # (tokens/s, error ratio) of its last closed window
+    call_seconds: float | None = None  # EWMA of a successful call's duration
     tokens_per_s: float | None = None  # EWMA of measured output tokens/s per call
     success_rate: float | None = None  # EWMA of call outcomes, from an optimistic prior of 1
     window: PerformanceWindow = field(init=False)
@@ -110,6 +111,10 @@ class NodeRuntime:
     def call_succeeded(self, tokens: int, seconds: float) -> None:
         with self._lock:
             in_flight = self.in_flight
+            if seconds > 0:
+                self.call_seconds = (
+                    seconds if self.call_seconds is None else _ewma(self.call_seconds, seconds)
+                )
             if seconds > 0 and tokens > 0:
                 rate = tokens / seconds
                 self.tokens_per_s = rate if self.tokens_per_s is None else _ewma(self.tokens_per_s, rate)

@@ -89,6 +89,9 @@ class RoutingIndex:
         self._tree = _Fenwick([])
         self._wake: list[tuple[float, str]] = []  # (time, node): a time-limited exclusion ends
         self._suspended: list[str] = []
+        self._room: dict[str, int] = {}  # calls each open node can still take
+        self.free_room = 0  # their sum: more than the ready work means the end game
+        self.fastest_call_s: float | None = None  # the shortest typical call among eligible nodes
 
     # ---- building --------------------------------------------------------------------------------------
     def rebuild(self, runtimes: Sequence[NodeRuntime], weights: ScoringWeights | None = None) -> None:
@@ -101,6 +104,7 @@ class RoutingIndex:
         self._ids = list(self.runtimes)
         self._pos = {node_id: i for i, node_id in enumerate(self._ids)}
         self.ranked, self.eligible, self._wake, self._suspended = {}, set(), [], []
+        self._room, self.free_room, self.fastest_call_s = {}, 0, None
         weights_now = []
         for runtime, snapshot in zip(runtimes, snapshots, strict=True):
             weights_now.append(
@@ -111,9 +115,16 @@ class RoutingIndex:
     def _score(self, runtime: NodeRuntime, ranked: RankedNode) -> float:
         node_id = runtime.node_id
         self.ranked[node_id] = ranked
+        room = max(0, runtime.limit() - runtime.in_flight) if ranked.eligible else 0
+        self.free_room += room - self._room.get(node_id, 0)
+        self._room[node_id] = room
         if ranked.eligible:
             self.eligible.add(node_id)
-            return max(ranked.score, MIN_WEIGHT) if runtime.has_capacity() else 0.0
+            if runtime.call_seconds is not None and (
+                self.fastest_call_s is None or runtime.call_seconds < self.fastest_call_s
+            ):
+                self.fastest_call_s = runtime.call_seconds
+            return max(ranked.score, MIN_WEIGHT) if room > 0 else 0.0
         self.eligible.discard(node_id)
         until = self._excluded_until(runtime)
         if until is not None:
@@ -150,8 +161,10 @@ class RoutingIndex:
         return max(0.0, self._wake[0][0] - self.clock()) if self._wake else None
 
     # ---- choosing ----------------------------------------------------------------------------------------
-    def choose(self, rng: random.Random, choices: int = 2) -> RankedNode | None:
-        """Power-of-``choices`` among the nodes that may take work now, drawn weighted by score."""
+    def choose(self, rng: random.Random, choices: int = 2, *, by_speed: bool = False) -> RankedNode | None:
+        """Power-of-``choices`` among the nodes that may take work now, drawn weighted by score; the best
+        score wins, or with ``by_speed`` the fastest (measured tokens/s per call): the end game, when the
+        open nodes have more room than there is ready work, so no item waits on a slow node."""
         drawn: list[int] = []
         for _ in range(choices):
             total = self._tree.total()
@@ -170,13 +183,22 @@ class RoutingIndex:
         for pos in drawn:
             node_id = self._ids[pos]
             self._tree.set(pos, max(self.ranked[node_id].score, MIN_WEIGHT))
-        best = max(drawn, key=lambda p: self.ranked[self._ids[p]].score)
+        if by_speed:
+            best = max(drawn, key=lambda p: self._speed(self._ids[p]))
+        else:
+            best = max(drawn, key=lambda p: self.ranked[self._ids[p]].score)
         return self.ranked[self._ids[best]]
+
+    def _speed(self, node_id: str) -> float:
+        runtime = self.runtimes[node_id]
+        return runtime.tokens_per_s or runtime.spec.tokens_per_s or 0.0
 
     def suspend(self, node_id: str) -> None:
         """Take the node out of this pass's draws (it could not take the ready work); ``resume`` ends it."""
         pos = self._pos.get(node_id)
         if pos is not None:
+            self.free_room -= self._room.get(node_id, 0)
+            self._room[node_id] = 0
             self._tree.set(pos, 0.0)
             self._suspended.append(node_id)
 
