@@ -70,7 +70,6 @@ class Fleet(Protocol):
 
 MAX_WORKER_THREADS = 1024  # threads for calls in flight: the fleet's upper bounds, up to this
 TAKE_WINDOW = 64  # ready items a work source chooses from (a JSON batch takes at most 30)
-END_GAME_CHOICES = 4  # nodes drawn per decision when the open nodes have more room than the ready work
 COMPLETION_WINDOW = 256  # recent unit completions the fleet's drain rate is measured over
 SLOW_NODE_FACTOR = 1.5  # the end game holds back only nodes this much slower than the fastest
 FLUSH_EVERY_S = 0.5  # how often the per-node performance windows are checked for closing
@@ -312,8 +311,7 @@ class Dispatcher:
         started = 0
         try:
             while pending.ready:
-                end_game = len(pending.ready) < index.free_room  # more room than work: fastest first
-                pick = index.choose(self.rng, END_GAME_CHOICES if end_game else 2, by_speed=end_game)
+                pick = index.choose(self.rng)
                 if pick is None:
                     break
                 node = index.runtimes[pick.node_id]

@@ -25,6 +25,7 @@ import random
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,8 @@ from transcript_foundry.pool.server_signals import ServerProbe
 from transcript_foundry.settings.model import Settings
 from transcript_foundry.settings.store import SettingsStore
 
-LOCAL_SOURCES = ("local", "config-local")  # in-process nodes: the local machine's probes describe them
+LOCAL_SOURCES = ("local", "config-local")
+PROBE_THREADS = 16  # servers whose load probes are read at once  # in-process nodes: the local machine's probes describe them
 
 
 def build_backend(spec: NodeSpec) -> LLMBackend:
@@ -346,18 +348,33 @@ class NodeFleet(BaseModel):
     def probe_servers(self) -> None:
         """Read each HTTP node's /metrics, /slots and /v1/models (short timeouts; absent ones give None)."""
         if self._http is None:
-            self._http = httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5), trust_env=False)
-        for runtime in self.runtimes():
-            if (
-                runtime.spec.backend == "openai_compatible"
-                and runtime.spec.server_signals
-                and runtime.spec.url
-            ):
-                if runtime.probe is None:
-                    runtime.probe = ServerProbe(runtime.spec.url)
-                runtime.signals = runtime.probe.fetch(self._http, idle=runtime.in_flight == 0)
-                if runtime.signals.slots_total:
-                    runtime.concurrency.hint_capacity(runtime.signals.slots_total)
+            limits = httpx.Limits(
+                max_connections=PROBE_THREADS * 2, max_keepalive_connections=PROBE_THREADS * 2
+            )
+            self._http = httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5), trust_env=False, limits=limits)
+        http = self._http
+        probed = [
+            r
+            for r in self.runtimes()
+            if r.spec.backend == "openai_compatible" and r.spec.server_signals and r.spec.url
+        ]
+
+        def probe(runtime: NodeRuntime) -> None:
+            if runtime.probe is None:
+                runtime.probe = ServerProbe(runtime.spec.url or "")
+            runtime.signals = runtime.probe.fetch(http, idle=runtime.in_flight == 0)
+            if runtime.signals.slots_total:
+                runtime.concurrency.hint_capacity(runtime.signals.slots_total)
+
+        if len(probed) <= 1:
+            for runtime in probed:
+                probe(runtime)
+            return
+        # Servers answer in parallel: 200 nodes read one after the other took seconds per refresh.
+        with ThreadPoolExecutor(
+            max_workers=min(PROBE_THREADS, len(probed)), thread_name_prefix="probe"
+        ) as pool:
+            list(pool.map(probe, probed))
 
     def set_live(self, node_id: str, live: LiveState) -> None:
         """Inject a node's live state (a probe of one's own, or a test)."""

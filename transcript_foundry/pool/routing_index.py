@@ -161,10 +161,9 @@ class RoutingIndex:
         return max(0.0, self._wake[0][0] - self.clock()) if self._wake else None
 
     # ---- choosing ----------------------------------------------------------------------------------------
-    def choose(self, rng: random.Random, choices: int = 2, *, by_speed: bool = False) -> RankedNode | None:
+    def choose(self, rng: random.Random, choices: int = 2) -> RankedNode | None:
         """Power-of-``choices`` among the nodes that may take work now, drawn weighted by score; the best
-        score wins, or with ``by_speed`` the fastest (measured tokens/s per call): the end game, when the
-        open nodes have more room than there is ready work, so no item waits on a slow node."""
+        score wins."""
         drawn: list[int] = []
         for _ in range(choices):
             total = self._tree.total()
@@ -183,15 +182,8 @@ class RoutingIndex:
         for pos in drawn:
             node_id = self._ids[pos]
             self._tree.set(pos, max(self.ranked[node_id].score, MIN_WEIGHT))
-        if by_speed:
-            best = max(drawn, key=lambda p: self._speed(self._ids[p]))
-        else:
-            best = max(drawn, key=lambda p: self.ranked[self._ids[p]].score)
+        best = max(drawn, key=lambda p: self.ranked[self._ids[p]].score)
         return self.ranked[self._ids[best]]
-
-    def _speed(self, node_id: str) -> float:
-        runtime = self.runtimes[node_id]
-        return runtime.tokens_per_s or runtime.spec.tokens_per_s or 0.0
 
     def suspend(self, node_id: str) -> None:
         """Take the node out of this pass's draws (it could not take the ready work); ``resume`` ends it."""
