@@ -61,7 +61,11 @@ class Fleet(Protocol):
     @property
     def weights(self) -> ScoringWeights: ...
     def runtimes(self, refresh: bool = False) -> list[NodeRuntime]: ...
+
+    probes_per_refresh: int
+
     def refresh(self, *, force: bool = False, probe_servers: bool = False) -> None: ...
+    def probe_servers(self, limit: int | None = None) -> None: ...
     def backend(self, node_id: str) -> LLMBackend: ...
     def rank_nodes(
         self, requirements: StepRequirements = ANY_STEP, *, refresh: bool = True
@@ -237,7 +241,7 @@ class Dispatcher:
             while pending or running:
                 now = self.clock()
                 if refreshing is None and now - last_refresh >= self.pool.refresh_interval_s:
-                    refreshing = refresher.submit(self.pool.refresh, force=True, probe_servers=True)
+                    refreshing = refresher.submit(self._periodic_refresh)
                     last_refresh = now
                 if refreshing is not None and refreshing.done():
                     self._refresh_done(refreshing)
@@ -271,6 +275,10 @@ class Dispatcher:
         if self._unexpected is not None:
             raise self._unexpected
         return self.stats
+
+    def _periodic_refresh(self) -> None:
+        self.pool.refresh(force=True)
+        self.pool.probe_servers(limit=self.pool.probes_per_refresh)
 
     def _first_refresh(self) -> None:
         try:
