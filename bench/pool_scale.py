@@ -1,6 +1,6 @@
 """Benchmark: the dispatcher at fleet scale, over real sockets on 127.0.0.1.
 
-    .venv/bin/python bench/pool_scale.py [--nodes 200] [--slots 5000] [--tokens 16] [--processes 2]
+    .venv/bin/python bench/pool_scale.py [--nodes 200] [--slots 5000] [--tokens 32] [--processes 2]
 
 ``--nodes`` simulated OpenAI-compatible nodes (tests/support/simulated_node.py, served from ``--processes``
 worker processes by tests/support/node_farm.py), each a registered node agent in a state DB with
@@ -133,7 +133,7 @@ def heartbeat_all(registry: NodeRegistry, alive: list[FarmNode]) -> None:
 def run_scale(
     n_nodes: int = 200,
     n_slots: int = 5000,
-    tokens: int = 16,
+    tokens: int = 32,
     processes: int = 2,
     join_at: float = 5.0,
     leave_at: float = 10.0,
@@ -320,7 +320,7 @@ def main() -> None:
     )
     parser.add_argument("--nodes", type=int, default=200)
     parser.add_argument("--slots", type=int, default=5000)
-    parser.add_argument("--tokens", type=int, default=16, help="output tokens per call")
+    parser.add_argument("--tokens", type=int, default=32, help="output tokens per call")
     parser.add_argument("--processes", type=int, default=2, help="worker processes serving the nodes")
     parser.add_argument("--join-at", type=float, default=5.0)
     parser.add_argument("--leave-at", type=float, default=10.0)

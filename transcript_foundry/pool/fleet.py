@@ -402,9 +402,16 @@ class NodeFleet(BaseModel):
 
     def backend(self, node_id: str) -> LLMBackend:
         with self._lock:
-            if node_id not in self._backends:
-                self._backends[node_id] = build_backend(self.runtime(node_id).spec)
-            return self._backends[node_id]
+            backend = self._backends.get(node_id)
+            if backend is not None:
+                return backend
+            spec = self.runtime(node_id).spec
+        built = build_backend(spec)  # outside the lock: calls to other nodes go on meanwhile
+        with self._lock:
+            backend = self._backends.setdefault(node_id, built)
+        if backend is not built:
+            built.close()
+        return backend
 
     def candidates(self, requirements: StepRequirements = ANY_STEP) -> list[LLMBackend]:
         """Backends of the eligible nodes, best first."""
