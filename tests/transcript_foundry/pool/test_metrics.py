@@ -5,18 +5,17 @@ Prometheus endpoint and parsed with prometheus_client's own text parser; the exp
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 from click.testing import CliRunner
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.simulated_node import KeyedRequests, NodeBehaviour, SimulatedNode
+from tests.support.simulated_node import KeyedRequests, SimulatedNode
 from transcript_assets.cli.main import main
 from transcript_foundry.contract.job_spec import JobSpec
 from transcript_foundry.pool.fleet import NodeFleet
@@ -51,19 +50,6 @@ def value(families: dict[str, Any], name: str, **labels: str) -> float:
     return sum(s.value for s in samples)
 
 
-@pytest.fixture
-def servers() -> Iterator[Callable[..., SimulatedNode]]:
-    made: list[SimulatedNode] = []
-
-    def make(**behaviour: Any) -> SimulatedNode:
-        made.append(SimulatedNode(NodeBehaviour(**behaviour), seed=len(made)))
-        return made[-1]
-
-    yield make
-    for node in made:
-        node.close()
-
-
 def fleet_of(tmp_path: Path, state_url: str | None, **nodes: SimulatedNode) -> NodeFleet:
     entries = [
         {"id": node_id, "backend": "openai_compatible", "url": s.url, "model": "sim", "timeout_s": 5.0}
@@ -81,9 +67,9 @@ def fleet_of(tmp_path: Path, state_url: str | None, **nodes: SimulatedNode) -> N
     return fleet
 
 
-def test_dispatch_metrics_over_http(tmp_path: Path, servers: Callable[..., SimulatedNode]) -> None:
-    good = servers(slots=4, tokens_per_s=800, completion_tokens=8)
-    broken = servers(slots=4, fail_rate=1.0, fail_mode="status-500")
+def test_dispatch_metrics_over_http(tmp_path: Path, sim: Callable[..., SimulatedNode]) -> None:
+    good = sim(slots=4, tokens_per_s=800, completion_tokens=8)
+    broken = sim(slots=4, fail_rate=1.0, fail_mode="status-500")
     fleet = fleet_of(tmp_path, None, good=good, broken=broken)
     try:
         source = KeyedRequests(max_tokens=8)
@@ -115,7 +101,7 @@ def test_dispatch_metrics_over_http(tmp_path: Path, servers: Callable[..., Simul
 
 
 def test_exporter_reads_circuits_windows_controls_and_the_ledger(
-    project_home: Path, packs: dict[str, Any], servers: Callable[..., SimulatedNode]
+    project_home: Path, packs: dict[str, Any], sim: Callable[..., SimulatedNode]
 ) -> None:
     url = project_paths().state_url
     ledger = RequestLedger(url=url)
@@ -130,7 +116,7 @@ def test_exporter_reads_circuits_windows_controls_and_the_ledger(
         "a", source="circuit", from_state="circuit_closed", to_state="circuit_open", reason="x"
     )
     controls.set("b", throttle_factor=0.5, reason="CPU 83 °C", source="thermal_guard")
-    fleet = fleet_of(project_home, url, a=servers(), b=servers())
+    fleet = fleet_of(project_home, url, a=sim(), b=sim())
     registry = CollectorRegistry(auto_describe=False)
     registry.register(FleetCollector(fleet, refresh=True, circuits_from_events=True))
     try:
@@ -151,8 +137,8 @@ def test_exporter_reads_circuits_windows_controls_and_the_ledger(
 NAME = re.compile(r"^transcripts_[a-z][a-z0-9_]*$")
 
 
-def test_names_follow_prometheus_conventions(tmp_path: Path, servers: Callable[..., SimulatedNode]) -> None:
-    fleet = fleet_of(tmp_path, None, a=servers())
+def test_names_follow_prometheus_conventions(tmp_path: Path, sim: Callable[..., SimulatedNode]) -> None:
+    fleet = fleet_of(tmp_path, None, a=sim())
     try:
         source = KeyedRequests(max_tokens=4)
         fleet.dispatcher().run_sync(source, source.items(3))

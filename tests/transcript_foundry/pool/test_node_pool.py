@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import update
 
 from resources.node_pool import NodePool
-from tests.support.simulated_node import KeyedRequests, NodeBehaviour, SimulatedNode
+from tests.support.simulated_node import KeyedRequests, SimulatedNode
 from transcript_foundry.hardware.node_telemetry import HardwareProfile, LiveState
 from transcript_foundry.llm.backend import SamplingParams
 from transcript_foundry.pool.node_choice import StepRequirements
@@ -46,19 +46,6 @@ FAST = {  # test-sized timings: backoff, circuit open period, refresh and tuning
     "no_node_wait_s": 1.0,
     "seed": 11,
 }
-
-
-@pytest.fixture
-def sim() -> Iterator[Callable[..., SimulatedNode]]:
-    made: list[SimulatedNode] = []
-
-    def make(**behaviour: Any) -> SimulatedNode:
-        made.append(SimulatedNode(NodeBehaviour(**behaviour), seed=len(made)))
-        return made[-1]
-
-    yield make
-    for node in made:
-        node.close()
 
 
 def node_entry(node_id: str, server: SimulatedNode, **fields: Any) -> dict[str, Any]:
