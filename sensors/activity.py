@@ -47,7 +47,7 @@ from sensors.ticking import ticking_sensor
 from transcript_assets.jobs import generate_shard_job
 from transcript_foundry.pool.node_controls import NodeControls
 from transcript_foundry.pool.node_restrictions import Restriction
-from transcript_foundry.settings.model import ActivitySettings
+from transcript_foundry.settings.model import ActivitySettings, Settings
 from transcript_foundry.settings.store import SettingsStore
 
 
@@ -80,6 +80,21 @@ def node_verdict(
         work_hours_probe(probes.clock(), settings),
         idle,
         settings,
+    )
+
+
+def idle_tick_limits(settings: Settings, free_shard_slots: int, idle_nodes: int) -> TickLimits:
+    """What a tick with idle nodes may launch: ``activity.idle_extra_shards`` more shards per open request
+    (and that many more slots per idle node), within the intake limits."""
+    extra = settings.activity.idle_extra_shards
+    return TickLimits(
+        max_runs=settings.intake.max_runs_per_tick,
+        free_shard_slots=free_shard_slots + extra * idle_nodes,
+        shards_per_request=1 + extra,
+        max_shard_attempts=settings.intake.max_shard_attempts,
+        orphan_grace_s=None,
+        retry_failed=False,
+        extra_shards_only=True,
     )
 
 
@@ -130,15 +145,7 @@ def build_activity_sensor(
         if idle_nodes and extra:
             planner = RequestPlanner(ledger, base.intake)
             capacity = shard_capacity(context.instance, ledger.engine, llm_pool, base.intake.runs_per_node)
-            limits = TickLimits(
-                max_runs=base.intake.max_runs_per_tick,
-                free_shard_slots=capacity.free + extra * len(idle_nodes),
-                shards_per_request=1 + extra,
-                max_shard_attempts=base.intake.max_shard_attempts,
-                orphan_grace_s=None,
-                retry_failed=False,
-                extra_shards_only=True,
-            )
+            limits = idle_tick_limits(base, capacity.free, len(idle_nodes))
             out = RequestDriver(planner, ledger, context.instance, base.intake, limits).advance_all()
             out.notes[:0] = [
                 *notes,

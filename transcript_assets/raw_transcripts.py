@@ -20,8 +20,9 @@ from transcript_foundry.request.shard_context import load_shard_context
 
 
 class RawTranscriptsConfig(Config):
-    max_attempts: int = 3
-    """Attempts per conversation before its slot is recorded as failed."""
+    max_attempts: int | None = None
+    """Attempts per conversation before its slot is recorded as failed; unset: the retry.max_attempts
+    setting."""
 
 
 @shard_asset(

@@ -10,7 +10,7 @@ the asset metadata; two asset checks hold the shard to a pass-rate floor and val
 from typing import Any
 
 from dagster import AssetExecutionContext, Config, MetadataValue, Output
-from pydantic import Field
+from sqlalchemy import Engine
 
 from resources.ledger import Ledger
 from resources.node_pool import NodePool
@@ -36,10 +36,10 @@ from transcript_foundry.quality.discriminator import (
     resolve_judge_node,
 )
 from transcript_foundry.quality.feedback_loop import FeedbackLoop, signal_summary
-from transcript_foundry.quality.gate import DEFAULT_WEIGHTS
 from transcript_foundry.quality.llm_judge import LLMJudge
 from transcript_foundry.request.lifecycle import shard_number
 from transcript_foundry.request.shard_context import load_shard_context
+from transcript_foundry.settings.store import SettingsStore
 
 
 class ScoredTranscriptsConfig(Config):
@@ -47,8 +47,9 @@ class ScoredTranscriptsConfig(Config):
     """Regeneration rounds (with the critique fed back) for transcripts below the quality threshold."""
     use_critique: bool = True
     """False: regenerate with new sampling only (the baseline the critique is measured against)."""
-    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    """Weights of naturalness, coherence, domain_accuracy and emotional_consistency in ``overall``."""
+    weights: dict[str, float] | None = None
+    """Weights of naturalness, coherence, domain_accuracy and emotional_consistency in ``overall``; unset:
+    the ``quality.*_weight`` settings, read at each run."""
     judge: str | None = None
     """auto | on | off; unset: TRANSCRIPTS_JUDGE, else auto (on when a chat node or judge_node is there)."""
     judge_node: str | None = None
@@ -61,17 +62,25 @@ class ScoredTranscriptsConfig(Config):
     """A shard that scored fewer transcripts than this (a small top-up) is not held to the floor."""
 
 
+def quality_weights(config: ScoredTranscriptsConfig, engine: Engine | None) -> dict[str, float]:
+    """The run config's weights, else the ``quality`` settings as they are now (hot reload per run)."""
+    if config.weights is not None:
+        return dict(config.weights)
+    return SettingsStore(engine).load().settings.quality.weights()
+
+
 def build_discriminator(
     config: ScoredTranscriptsConfig,
     llm_pool: NodePool,
     pack: DomainPack,
     bounds: tuple[int, int],
     threshold: float,
+    weights: dict[str, float],
 ) -> Discriminator:
     """The shard's discriminator, with the judge the config and the pool call for (or none)."""
     mode, node = judge_settings_from_env(config.judge, config.judge_node)
     settings = DiscriminatorSettings(
-        weights=dict(config.weights), judge=mode, judge_node=node, judge_weight=config.judge_weight
+        weights=weights, judge=mode, judge_node=node, judge_weight=config.judge_weight
     )
     judge_node = resolve_judge_node(llm_pool, settings.judge, settings.judge_node)
     judge = LLMJudge(llm_pool.backend(judge_node), load_domain_packs()) if judge_node else None
@@ -116,7 +125,14 @@ def scored_transcripts(
     from transcript_foundry.phi.scrubber import PhiScrubber  # Presidio loads only when a shard is scored
 
     scrubber = PhiScrubber()
-    discriminator = build_discriminator(config, llm_pool, shard.pack, bounds, shard.spec.quality_threshold)
+    discriminator = build_discriminator(
+        config,
+        llm_pool,
+        shard.pack,
+        bounds,
+        shard.spec.quality_threshold,
+        quality_weights(config, ledger.engine),
+    )
     stats = CallStats()
     generator = TranscriptGenerator(
         llm_pool, shard.pack, settings=GeneratorSettings(max_attempts=1), stats=stats

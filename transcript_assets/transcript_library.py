@@ -22,11 +22,12 @@ from transcript_assets.shard_asset import OWNERS
 from transcript_foundry.contract.content_hash import content_hash
 from transcript_foundry.contract.transcript import Transcript
 from transcript_foundry.dedup.call_embeddings import Embedder, call_embedder
-from transcript_foundry.dedup.dedup_config import DedupConfig
+from transcript_foundry.dedup.dedup_config import THRESHOLD_SETTINGS, DedupConfig
 from transcript_foundry.dedup.dedup_decision import dropped_by_rule
 from transcript_foundry.dedup.dedup_index import DedupIndex
 from transcript_foundry.dedup.index_store import IndexLayoutChanged, clear_index, load_index, save_rows
 from transcript_foundry.settings.environment import project_paths
+from transcript_foundry.settings.store import SettingsStore
 from transcript_foundry.state.ledger import SlotRow
 
 
@@ -35,6 +36,23 @@ class LibraryConfig(Config, DedupConfig):
 
     index_dir: str | None = None
     """Where the dedup index lives; default ``$TRANSCRIPTS_HOME/store/dedup_index``."""
+    minhash_threshold: float | None = None  # type: ignore[assignment]
+    """Unset: the ``dedup.minhash_threshold`` setting, read at each run."""
+    flow_content_threshold: float | None = None  # type: ignore[assignment]
+    """Unset: the ``dedup.flow_content_threshold`` setting, read at each run."""
+    semantic_threshold: float | None = None  # type: ignore[assignment]
+    """Unset: the ``dedup.semantic_threshold`` setting, read at each run."""
+
+
+def library_dedup_config(config: LibraryConfig, engine: Any) -> DedupConfig:
+    """The run's dedup config: the run config's values, thresholds it leaves unset from the ``dedup``
+    settings as they are now (hot reload per run)."""
+    fields = {name: getattr(config, name) for name in DedupConfig.model_fields}
+    settings = SettingsStore(engine).load().settings.dedup
+    for name in THRESHOLD_SETTINGS:
+        if fields[name] is None:
+            fields[name] = getattr(settings, name)
+    return DedupConfig(**fields)
 
 
 def _records(slots: list[SlotRow]) -> list[dict[str, Any]]:
@@ -42,7 +60,7 @@ def _records(slots: list[SlotRow]) -> list[dict[str, Any]]:
 
 
 def _open_index(
-    config: LibraryConfig, folder: Path, accepted: list[SlotRow], embedder: Embedder, model: str
+    config: DedupConfig, folder: Path, accepted: list[SlotRow], embedder: Embedder, model: str
 ) -> tuple[DedupIndex, int, str | None, float]:
     """The stored index, brought in line with the ledger's accepted slots.
 
@@ -101,6 +119,7 @@ def transcript_library(
 ) -> Iterator[Output[Any]]:
     started = time.perf_counter()
     folder = Path(config.index_dir) if config.index_dir else project_paths().store_dir / "dedup_index"
+    config = library_dedup_config(config, ledger.engine)  # type: ignore[assignment]
     accepted_before = ledger.accepted_slots()
     embedder, model = call_embedder(config.embedding_model_path, config.embedding_batch_size)
     index, backfilled, rebuilt, load_seconds = _open_index(config, folder, accepted_before, embedder, model)

@@ -92,6 +92,7 @@ class NodeBehaviour:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
     server: _SimHTTPServer
 
     def log_message(self, format: str, *args: object) -> None:

@@ -23,10 +23,10 @@ def config() -> None:
 
 
 @config.command("show")
-@click.option("--json", "as_json", is_flag=True, help="JSON: {key: {value, source}}.")
+@click.option("--json", "as_json", is_flag=True, help="JSON: {key: {value, source, acts}}.")
 @click.option("--host", help="Resolve the per-host profile of this hostname (default: this machine).")
 def show(as_json: bool, host: str | None) -> None:
-    """Print the effective settings and where each value came from (secrets masked)."""
+    """Print the effective settings, where each value came from and where it acts (secrets masked)."""
     try:
         effective = _store().load(host)
     except (SettingsError, SecretKeyError) as exc:
@@ -36,10 +36,10 @@ def show(as_json: bool, host: str | None) -> None:
     if as_json:
         click.echo(json.dumps({"hostname": effective.hostname, "settings": report}, indent=2))
         return
-    click.echo(f"effective settings for host {effective.hostname}:")
+    click.echo(f"effective settings for host {effective.hostname} (key, value, source, where it acts):")
     width = max(len(k) for k in report)
     for key, item in report.items():
-        click.echo(f"  {key:<{width}}  {json.dumps(item['value']):<24}  {item['source']}")
+        click.echo(f"  {key:<{width}}  {json.dumps(item['value']):<24}  {item['source']:<10}  {item['acts']}")
 
 
 @config.command("set")

@@ -25,10 +25,15 @@ _THRESHOLD_FIELDS = {
 
 def _config(rules: str, thresholds: tuple[str, ...], model: str | None, batch_size: int) -> DedupConfig:
     from transcript_foundry.dedup.dedup_config import DedupConfig
+    from transcript_foundry.settings.environment import project_paths
+    from transcript_foundry.settings.store import SettingsStore
+    from transcript_foundry.state.ledger import RequestLedger
 
+    dedup = SettingsStore(RequestLedger(url=project_paths().state_url).engine).load().settings.dedup
     fields: dict[str, Any] = {
         "rules": [r.strip() for r in rules.split(",") if r.strip()],
         "batch_size": batch_size,
+        **{name: getattr(dedup, name) for name in _THRESHOLD_FIELDS.values()},  # the dedup settings
     }
     for item in thresholds:
         rule, sep, value = item.partition("=")

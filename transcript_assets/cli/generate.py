@@ -39,17 +39,14 @@ from transcript_foundry.settings.environment import (
 )
 @click.option(
     "--shard-size",
-    default=10,
-    show_default=True,
     type=click.IntRange(1, 10_000),
-    help="Conversations per shard (one Dagster partition).",
+    help="Conversations per shard (one Dagster partition); default: the intake.shard_size setting (10).",
 )
 @click.option(
     "--budget-factor",
-    default=3.0,
-    show_default=True,
     type=click.FloatRange(1.0),
-    help="At most count x this many conversation slots are tried before giving up.",
+    help="At most count x this many conversation slots are tried before giving up; default: the "
+    "intake.budget_factor setting (3).",
 )
 @click.option(
     "--model",
@@ -88,8 +85,8 @@ from transcript_foundry.settings.environment import (
 def generate(
     request: str,
     out_dir: Path,
-    shard_size: int,
-    budget_factor: float,
+    shard_size: int | None,
+    budget_factor: float | None,
     model_path: Path | None,
     threads: int | None,
     sequences: int | None,
@@ -129,8 +126,12 @@ def generate(
 
     from transcript_assets.definitions import build_resources, defs
     from transcript_assets.request_runner import RequestRunner, RunFailed
+    from transcript_foundry.settings.store import SettingsStore
 
     ledger = build_resources()["ledger"]
+    intake = SettingsStore(ledger.engine).load().settings.intake  # type: ignore[attr-defined]
+    shard_size = shard_size or intake.shard_size
+    budget_factor = budget_factor or intake.budget_factor
     instance = DagsterInstance.get()
     out_dir.mkdir(parents=True, exist_ok=True)
     runner = RequestRunner(defs, instance, ledger, packs, shard_size=shard_size, budget_factor=budget_factor)  # type: ignore[arg-type]

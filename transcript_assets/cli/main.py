@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "dedup": "transcript_assets.cli.dedup:dedup_command",
     "nodes": "transcript_assets.cli.nodes:nodes_command",
     "config": "transcript_assets.cli.config:config",
+    "metrics": "transcript_assets.cli.metrics:metrics_command",
     "agent": "node_agent.command:agent",
 }
 # One-line help for the command list, so `transcripts --help` imports no command module.
@@ -39,6 +40,7 @@ SUMMARIES: dict[str, str] = {
     "dedup": "Drop duplicate transcripts from IN.jsonl, keeping the first of each group.",
     "nodes": "Every LLM node: profile, live state, score components, circuit, limits.",
     "config": "Show and change settings in the state DB.",
+    "metrics": "Serve the orchestrator's Prometheus metrics (fleet, circuits, goodput, slots, queue).",
     "agent": "Run the node agent on a generator machine (OpenAI-compatible API in front of a local model).",
 }
 

@@ -6,6 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from transcript_foundry.dedup.rule_names import RULES
 
+# The thresholds the ``dedup`` settings give (transcript_foundry/settings/defaults.yaml): same names there.
+THRESHOLD_SETTINGS = ("minhash_threshold", "flow_content_threshold", "semantic_threshold")
+
 
 class DedupConfig(BaseModel):
     """Rules and thresholds shared by the ``transcript_library`` asset (its Dagster run config extends this

@@ -37,7 +37,7 @@ from transcript_foundry.pool.performance_window import PerformanceSample
 
 @dataclass(frozen=True)
 class GeneratorSettings:
-    max_attempts: int = 3
+    max_attempts: int | None = None  # None: the retry.max_attempts setting, read at each outcome
     exemplars: int = 2
     turn_by_turn: TurnByTurnSettings = field(default_factory=TurnByTurnSettings)
 

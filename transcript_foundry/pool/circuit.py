@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 CircuitState = Literal["closed", "open", "half_open"]
 
@@ -27,6 +27,18 @@ class CircuitSettings:
     window_s: float = 60.0
     open_s: float = 15.0
     max_open_s: float = 300.0
+
+    @classmethod
+    def from_settings(cls, circuit: Any) -> CircuitSettings:
+        """From a ``transcript_foundry.settings.model.CircuitBreakerSettings``."""
+        return cls(
+            failure_threshold=circuit.failure_threshold,
+            failure_rate=circuit.failure_rate,
+            min_calls=circuit.min_calls,
+            window_s=circuit.window_s,
+            open_s=circuit.open_s,
+            max_open_s=circuit.max_open_s,
+        )
 
 
 class CircuitBreaker:
@@ -48,6 +60,18 @@ class CircuitBreaker:
         self._reopen_at = 0.0
         self._probe_in_flight = False
         self.last_reason: str | None = None
+
+    def configure(self, settings: CircuitSettings) -> None:
+        """New settings (hot reload): they apply from the next call; a closed breaker's next open period
+        starts at the new ``open_s``."""
+        with self._lock:
+            if settings == self.settings:
+                return
+            self.settings = settings
+            if self._state == "closed":
+                self._open_for = settings.open_s
+            else:
+                self._open_for = min(max(self._open_for, settings.open_s), settings.max_open_s)
 
     # ---- reading --------------------------------------------------------------------------------------
     @property

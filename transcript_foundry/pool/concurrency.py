@@ -75,11 +75,24 @@ class AdaptiveConcurrency:
         self._over_guard = 0  # consecutive windows above the latency guardrail
         self.changes: list[tuple[float, int, int, str]] = []  # (time, old, new, why)
 
+    def set_bounds(self, low: int, high: int) -> None:
+        """New bounds (settings changed): the limit is moved inside them at once."""
+        if not 1 <= low <= high:
+            raise ValueError(f"concurrency bounds must satisfy 1 <= min <= max, got {low}..{high}")
+        with self._lock:
+            if (low, high) == (self.low, self.configured_high):
+                return
+            hinted = self.high < self.configured_high  # a server's slot count capped it below the bound
+            self.low, self.configured_high = low, high
+            self.high = max(1, min(self.high, high)) if hinted else high
+            self._set_unbounded(min(self.high, max(self.low, self.limit)), f"bounds now {low}..{high}")
+
     def hint_capacity(self, slots: int) -> None:
         """The server says how many requests it decodes at once (llama-server ``/slots``): more would only
-        queue there, so that caps the limit; before any window was judged, start there."""
+        queue there (and a call queued behind another ends twice as late), so that caps the limit, below
+        the lower bound too; before any window was judged, start there."""
         with self._lock:
-            cap = min(self.configured_high, max(self.low, slots))
+            cap = max(1, min(self.configured_high, slots))
             self.high = cap
             if (not self._judged and self.limit != cap) or self.limit > cap:
                 self._set_unbounded(cap, f"server reports {slots} slots")
@@ -112,7 +125,7 @@ class AdaptiveConcurrency:
             self._window = _Window(started=self._clock())
 
     def _set(self, new: int, why: str) -> None:
-        self._set_unbounded(min(self.high, max(self.low, new)), why)
+        self._set_unbounded(min(self.high, max(min(self.low, self.high), new)), why)
 
     def _set_unbounded(self, new: int, why: str) -> None:
         if new != self.limit:

@@ -19,29 +19,25 @@ conversation pinned to it for its whole length, or a JSON batch sized for it). T
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from transcript_foundry.llm.backend import LLMBackend, LLMCallError
+from transcript_foundry.pool.metrics import DispatchMetrics, failure_reason
 from transcript_foundry.pool.node_choice import RankedNode, StepRequirements
 from transcript_foundry.pool.node_runtime import NodeRuntime
 from transcript_foundry.pool.observed_backend import ObservedBackend
 from transcript_foundry.pool.performance_window import PerformanceSample
 from transcript_foundry.pool.retry_budget import RetryBudget, RetryBudgetSettings
-from transcript_foundry.pool.scoring import (
-    ANY_STEP,
-    ScoringWeights,
-    ThermalLimits,
-    choose,
-    fleet_scale,
-    score_node,
-)
+from transcript_foundry.pool.routing_index import RoutingIndex
+from transcript_foundry.pool.scoring import ANY_STEP, ScoringWeights
 
 
 class Fleet(Protocol):
@@ -50,25 +46,37 @@ class Fleet(Protocol):
     seed: int | None
     refresh_interval_s: float
     no_node_wait_s: float
-    backoff_base_s: float
-    backoff_max_s: float
     performance_window_s: float
 
     @property
+    def backoff_base_s(self) -> float: ...
+    @property
+    def backoff_max_s(self) -> float: ...
+    @property
+    def max_attempts(self) -> int: ...
+    @property
     def retry_budget_settings(self) -> RetryBudgetSettings: ...
     @property
-    def thermal_limits(self) -> ThermalLimits: ...
+    def dispatch_metrics(self) -> DispatchMetrics: ...
     @property
     def weights(self) -> ScoringWeights: ...
     def runtimes(self, refresh: bool = False) -> list[NodeRuntime]: ...
+
+    probes_per_refresh: int
+
     def refresh(self, *, force: bool = False, probe_servers: bool = False) -> None: ...
+    def probe_servers(self, limit: int | None = None) -> None: ...
     def backend(self, node_id: str) -> LLMBackend: ...
     def rank_nodes(
         self, requirements: StepRequirements = ANY_STEP, *, refresh: bool = True
     ) -> list[RankedNode]: ...
 
 
-MAX_WORKER_THREADS = 64
+MAX_WORKER_THREADS = 1024  # threads for calls in flight: the fleet's upper bounds, up to this
+TAKE_WINDOW = 64  # ready items a work source chooses from (a JSON batch takes at most 30)
+COMPLETION_WINDOW = 256  # recent unit completions the fleet's drain rate is measured over
+SLOW_NODE_FACTOR = 1.5  # the end game holds back only nodes this much slower than the fastest
+FLUSH_EVERY_S = 0.5  # how often the per-node performance windows are checked for closing
 log = logging.getLogger(__name__)
 
 
@@ -90,6 +98,51 @@ class ItemResult:
 
     value: Any = None
     failure: str | None = None
+
+
+class Backlog:
+    """Items waiting to run: ready ones in order (retries ahead of the fresh backlog), later ones in a heap
+    by ``not_before``. Every operation a routing decision needs is O(1) or O(window), not O(backlog)."""
+
+    def __init__(self, items: list[WorkItem]):
+        self.ready: deque[WorkItem] = deque(items)
+        self._later: list[tuple[float, int, WorkItem]] = []
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self.ready) + len(self._later)
+
+    def release(self, now: float) -> None:
+        """Items whose wait is over join the front of the ready queue (they waited already)."""
+        due = []
+        while self._later and self._later[0][0] <= now:
+            due.append(heapq.heappop(self._later)[2])
+        self.ready.extendleft(reversed(due))
+
+    def put_back(self, item: WorkItem, now: float) -> None:
+        if item.not_before <= now:
+            self.ready.appendleft(item)
+        else:
+            self._seq += 1
+            heapq.heappush(self._later, (item.not_before, self._seq, item))
+
+    def window(self, node_id: str, all_eligible: set[str], limit: int) -> list[WorkItem]:
+        """Up to ``limit`` ready items, in order, that ``node_id`` may take: not tried there yet, unless
+        every eligible node has tried them."""
+        out: list[WorkItem] = []
+        for item in self.ready:
+            if node_id not in item.tried or all_eligible <= item.tried:
+                out.append(item)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def remove(self, items: list[WorkItem]) -> None:
+        for item in items:
+            self.ready.remove(item)  # identity (eq=False); taken from the front window
+
+    def next_wait(self, now: float) -> float | None:
+        return max(0.0, self._later[0][0] - now) if self._later else None
 
 
 class WorkSource(Protocol):
@@ -115,6 +168,7 @@ class DispatchStats:
     retries_rerouted: int = 0
     retries_backed_off: int = 0
     retries_refused: int = 0
+    max_in_flight: int = 0  # the most units running at once
 
 
 class Dispatcher:
@@ -122,23 +176,32 @@ class Dispatcher:
         self,
         pool: Fleet,
         *,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         requirements: StepRequirements = ANY_STEP,
         on_sample: Callable[[PerformanceSample], None] | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
-        if max_attempts < 1:
+        if max_attempts is not None and max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         self.pool = pool
-        self.max_attempts = max_attempts
+        self._max_attempts = max_attempts
         self.requirements = requirements
         self.on_sample = on_sample
         self.rng = rng or random.Random(pool.seed)
         self.clock = clock
         self.budget = RetryBudget(pool.retry_budget_settings, clock=clock)
+        self.metrics = pool.dispatch_metrics
         self.stats = DispatchStats()
+        self.index = RoutingIndex(requirements, pool.weights, clock)
+        self._completions: deque[float] = deque(maxlen=COMPLETION_WINDOW)  # when recent units ended
+        self._on_done: Callable[[asyncio.Future[list[ItemResult]]], None] = lambda future: None
         self._unexpected: BaseException | None = None
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts per item: the one given, else the pool's ``retry.max_attempts`` (hot reload)."""
+        return self._max_attempts if self._max_attempts is not None else self.pool.max_attempts
 
     # ---- entry points ---------------------------------------------------------------------------------
     def run_sync(self, source: WorkSource, items: list[WorkItem]) -> DispatchStats:
@@ -150,15 +213,26 @@ class Dispatcher:
         workers = min(
             MAX_WORKER_THREADS, max(1, sum(r.spec.concurrency_bounds[1] for r in self.pool.runtimes()))
         )
-        pending = list(items)
-        for _ in pending:
-            self.budget.record_request()
+        pending = Backlog(list(items))
         running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]] = {}
+        # Units that ended, handed over by their futures' callbacks: one wake-up per completion, without
+        # asyncio.wait() walking every unit in flight (hundreds at fleet scale) each time.
+        ended: deque[asyncio.Future[list[ItemResult]]] = deque()
+        wakeup = asyncio.Event()
+
+        def on_done(future: asyncio.Future[list[ItemResult]]) -> None:
+            ended.append(future)
+            wakeup.set()
+
+        self._on_done = on_done
+        self.budget.outstanding = lambda: len(pending) + sum(len(unit) for _, unit in running.values())
+        last_flush = self.clock()
         starved_since: float | None = None
         refreshing: Future[None] | None = None
         # Read the servers' signals before the first call (slots seed the limits; the model list is only
         # asked for while a server is idle), then on the refresh thread every refresh_interval_s.
         await loop.run_in_executor(None, self._first_refresh)
+        self.index.rebuild(self.pool.runtimes(), self.pool.weights)
         last_refresh = self.clock()
         with (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-call") as executor,
@@ -167,33 +241,44 @@ class Dispatcher:
             while pending or running:
                 now = self.clock()
                 if refreshing is None and now - last_refresh >= self.pool.refresh_interval_s:
-                    refreshing = refresher.submit(self.pool.refresh, force=True, probe_servers=True)
+                    refreshing = refresher.submit(self._periodic_refresh)
                     last_refresh = now
                 if refreshing is not None and refreshing.done():
                     self._refresh_done(refreshing)
                     refreshing = None
+                    self.index.rebuild(self.pool.runtimes(), self.pool.weights)
                 started = self._start_ready(source, pending, running, loop, executor)
-                self._flush_samples(force=False)
+                self.stats.max_in_flight = max(self.stats.max_in_flight, len(running))
+                self.metrics.queue_depth.set(len(pending))
+                if now - last_flush >= FLUSH_EVERY_S:
+                    self._flush_samples(force=False)
+                    last_flush = now
                 if not running and pending and not started:
                     starved_since = self._check_starved(source, pending, starved_since)
                 else:
                     starved_since = None
-                timeout = self._next_wake(pending)
-                if running:
-                    done, _ = await asyncio.wait(
-                        list(running), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    for future in done:
-                        node, unit = running.pop(future)
-                        self._settle(source, node, unit, future, pending)
-                else:
-                    await asyncio.sleep(timeout)
+                if not ended:
+                    wakeup.clear()
+                    timer = loop.call_later(self._next_wake(pending), wakeup.set)
+                    await wakeup.wait()
+                    timer.cancel()
+                while ended:
+                    future = ended.popleft()
+                    node, unit = running.pop(future)
+                    self._completions.append(self.clock())
+                    self._settle(source, node, unit, future, pending)
+                    self.index.update(node.node_id)
             if refreshing is not None:
                 refreshing.exception()  # wait for it; its outcome no longer matters
         self._flush_samples(force=True)
+        self.metrics.queue_depth.set(0)
         if self._unexpected is not None:
             raise self._unexpected
         return self.stats
+
+    def _periodic_refresh(self) -> None:
+        self.pool.refresh(force=True)
+        self.pool.probe_servers(limit=self.pool.probes_per_refresh)
 
     def _first_refresh(self) -> None:
         try:
@@ -209,72 +294,92 @@ class Dispatcher:
             log.warning("node pool refresh failed, routing on the last known state: %s", error)
 
     # ---- scheduling -----------------------------------------------------------------------------------
-    def _next_wake(self, pending: list[WorkItem]) -> float:
+    def _next_wake(self, pending: Backlog) -> float:
         now = self.clock()
-        waits = [i.not_before - now for i in pending if i.not_before > now]
+        waits = [w for w in (pending.next_wait(now), self.index.next_wake_in()) if w is not None]
         soonest = min(waits) if waits else self.pool.refresh_interval_s
         return min(max(0.005, soonest), self.pool.refresh_interval_s, 0.25)
 
     def _start_ready(
         self,
         source: WorkSource,
-        pending: list[WorkItem],
+        pending: Backlog,
         running: dict[asyncio.Future[list[ItemResult]], tuple[NodeRuntime, list[WorkItem]]],
         loop: asyncio.AbstractEventLoop,
         executor: ThreadPoolExecutor,
     ) -> int:
-        """Start units on nodes with room until the ready work or the room runs out. The fleet is scored
-        once per pass; after each start only the chosen node is scored again (its queue grew)."""
+        """Start units on nodes with room until the ready work or the room runs out. Each routing decision
+        is a draw from the routing index (O(log n)); only the chosen node is scored again."""
         now = self.clock()
-        ready = [i for i in pending if i.not_before <= now]
-        if not ready:
+        pending.release(now)
+        if not pending.ready:
             return 0
-        limits, weights = self.pool.thermal_limits, self.pool.weights
-        runtimes = {r.node_id: r for r in self.pool.runtimes()}
-        snapshots = [r.snapshot(limits) for r in runtimes.values()]
-        scale = fleet_scale(snapshots)
-        ranked = [score_node(s, scale, self.requirements, weights, limits) for s in snapshots]
-        eligible = {r.node_id for r in ranked if r.eligible}
-        open_nodes = [r for r in ranked if r.eligible and runtimes[r.node_id].has_capacity(limits)]
+        index = self.index
+        index.wake_due()
         started = 0
-        while ready and open_nodes:
-            pick = choose(open_nodes, self.rng)
-            assert pick is not None
-            open_nodes.remove(pick)
-            node = runtimes[pick.node_id]
-            candidates = [i for i in ready if node.node_id not in i.tried or eligible <= i.tried]
-            if not candidates or not node.circuit.try_acquire():
-                continue
-            unit = source.take(node, candidates)
-            if not unit:
-                node.circuit.release_probe()
-                continue
-            unit_ids = {id(i) for i in unit}
-            pending[:] = [i for i in pending if id(i) not in unit_ids]
-            ready = [i for i in ready if id(i) not in unit_ids]
-            for item in unit:
-                item.attempts += 1
-            node.started()
-            self.stats.units_by_node[node.node_id] += 1
-            future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
-            running[future] = (node, unit)
-            started += 1
-            if node.has_capacity(limits):  # still room: back in the draw with its new queue score
-                rescored = score_node(node.snapshot(limits), scale, self.requirements, weights, limits)
-                if rescored.eligible:
-                    open_nodes.append(rescored)
+        try:
+            while pending.ready:
+                pick = index.choose(self.rng)
+                if pick is None:
+                    break
+                node = index.runtimes[pick.node_id]
+                if self._would_finish_last(node, len(pending.ready), len(running)):
+                    index.suspend(node.node_id)
+                    continue
+                candidates = pending.window(node.node_id, index.eligible, TAKE_WINDOW)
+                if not candidates or not node.circuit.try_acquire():
+                    index.suspend(node.node_id)
+                    continue
+                unit = source.take(node, candidates)
+                if not unit:
+                    node.circuit.release_probe()
+                    index.suspend(node.node_id)
+                    continue
+                pending.remove(unit)
+                for item in unit:
+                    if item.attempts == 0:
+                        self.budget.record_request()  # a first attempt deposits into the retry budget
+                    item.attempts += 1
+                node.started()
+                self.stats.units_by_node[node.node_id] += 1
+                self.metrics.routing_decisions.labels(node.node_id).inc()
+                future = loop.run_in_executor(executor, self._run_unit, source, node, unit)
+                running[future] = (node, unit)
+                future.add_done_callback(self._on_done)
+                started += 1
+                index.update(node.node_id)  # its queue grew: rescored, out of the draw when full
+        finally:
+            index.resume()
         return started
 
+    def _would_finish_last(self, node: NodeRuntime, ready: int, running: int) -> bool:
+        """The end game: would a unit started on this (slow) node end after the rest of the fleet has
+        drained everything? The fleet ends units at R per second (measured); the ready work and the units
+        running drain in about (ready + running) / R, the running ones' typical duration included (Little's
+        law). A node whose calls take longer than that only makes the run longer: it waits for the next
+        pass, and the work goes to faster nodes as they free up. Never while nothing runs (nothing would
+        free up), nor for a node within 1.5 x the fastest typical call (waiting would not help)."""
+        fastest = self.index.fastest_call_s
+        if running == 0 or node.call_seconds is None or fastest is None or len(self._completions) < 2:
+            return False
+        if node.call_seconds <= SLOW_NODE_FACTOR * fastest:
+            return False
+        span = self._completions[-1] - self._completions[0]
+        if span <= 0:
+            return False
+        rate = (len(self._completions) - 1) / span
+        return node.call_seconds > (ready + running) / rate
+
     def _run_unit(self, source: WorkSource, node: NodeRuntime, unit: list[WorkItem]) -> list[ItemResult]:
-        backend = ObservedBackend(self.pool.backend(node.node_id), node)
+        tokens = self.metrics.output_tokens.labels(node.node_id)
+        backend = ObservedBackend(self.pool.backend(node.node_id), node, on_tokens=tokens.inc)
         return source.run(backend, node, unit)
 
-    def _check_starved(
-        self, source: WorkSource, pending: list[WorkItem], since: float | None
-    ) -> float | None:
+    def _check_starved(self, source: WorkSource, pending: Backlog, since: float | None) -> float | None:
         """Ready work, nothing running, no node takes it: wait up to no_node_wait_s, then fail it."""
         now = self.clock()
-        if not any(i.not_before <= now for i in pending):
+        pending.release(now)
+        if not pending.ready:
             return None
         if since is None:
             return now
@@ -283,9 +388,10 @@ class Dispatcher:
         ranked = self.pool.rank_nodes(self.requirements, refresh=False)
         why = "; ".join(f"{r.node_id}: {r.excluded_because or 'no room'}" for r in ranked) or "no nodes"
         reason = f"no eligible node for {self.pool.no_node_wait_s:g} s ({why})"
-        for item in [i for i in pending if i.not_before <= now]:
-            pending.remove(item)
+        while pending.ready:
+            item = pending.ready.popleft()
             self.stats.items_failed += 1
+            self.metrics.items.labels("failed").inc()
             source.on_failure(item, "-", reason, True)
         return None
 
@@ -296,7 +402,7 @@ class Dispatcher:
         node: NodeRuntime,
         unit: list[WorkItem],
         future: asyncio.Future[list[ItemResult]],
-        pending: list[WorkItem],
+        pending: Backlog,
     ) -> None:
         node.finished()
         try:
@@ -309,6 +415,7 @@ class Dispatcher:
             self._unexpected = self._unexpected or exc
             for item in unit:
                 self.stats.items_failed += 1
+                self.metrics.items.labels("failed").inc()
                 source.on_failure(item, node.node_id, f"internal error: {type(exc).__name__}: {exc}", True)
             return
         node.circuit.record_success()
@@ -317,16 +424,19 @@ class Dispatcher:
         for item, result in zip(unit, results, strict=True):
             if result.failure is None:
                 self.stats.items_done += 1
+                self.metrics.items.labels("done").inc()
                 source.on_success(item, node.node_id, result.value)
                 continue
             self.stats.content_failures += 1
             final = item.attempts >= self.max_attempts
+            self.metrics.retries.labels("content", "exhausted" if final else "retried").inc()
             if final:
                 self.stats.items_failed += 1
+                self.metrics.items.labels("failed").inc()
             source.on_failure(item, node.node_id, result.failure, final)
             if not final:
                 item.not_before = self.clock()
-                pending.insert(0, item)  # it waited already: ahead of the fresh backlog
+                pending.put_back(item, item.not_before)  # it waited already: ahead of the fresh backlog
 
     def _call_failed(
         self,
@@ -334,7 +444,7 @@ class Dispatcher:
         node: NodeRuntime,
         unit: list[WorkItem],
         exc: LLMCallError,
-        pending: list[WorkItem],
+        pending: Backlog,
     ) -> None:
         self.stats.node_failures += 1
         # A 429 / 503 with Retry-After is a deferral paced by the server (the node cools down for that
@@ -350,13 +460,17 @@ class Dispatcher:
             node.concurrency.overload(f"HTTP {exc.status}" if exc.status else "timeout")
         if exc.retry_after:
             node.cool_down(exc.retry_after, f"Retry-After {exc.retry_after:g} s with HTTP {exc.status}")
+        self.index.update(node.node_id)  # circuit, cooldown, limit: before the retries are placed
+        why = failure_reason(exc.status, exc.overload, exc.retryable)
         for item in unit:
             item.tried.add(node.node_id)
             item.node_failures += 1
             reason = f"LLM call failed: {exc}"
             final = item.attempts >= self.max_attempts
-            if not final and not deferral and not self.budget.try_spend():
+            action = "exhausted" if final else "deferred" if deferral else ""
+            if not final and not deferral and not self.retry_allowed():
                 final = True
+                action = "refused"
                 self.stats.retries_refused += 1
                 reason += (
                     f"; not retried: retry budget exhausted ({self.budget.allowance()} retries per "
@@ -364,32 +478,40 @@ class Dispatcher:
                 )
             if final:
                 self.stats.items_failed += 1
+                self.metrics.items.labels("failed").inc()
             source.on_failure(item, node.node_id, reason, final)
             if not final:
-                self._schedule_retry(item, exc.retry_after)
-                pending.insert(0, item)  # it waited already: ahead of the fresh backlog
+                rerouted = self._schedule_retry(item, exc.retry_after)
+                action = action or ("rerouted" if rerouted else "backed_off")
+                pending.put_back(item, self.clock())
+            self.metrics.retries.labels(why, action).inc()  # it waited already: ahead of the fresh backlog
 
-    def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> None:
-        ranked = self.pool.rank_nodes(self.requirements, refresh=False)
-        untried = [r for r in ranked if r.eligible and r.node_id not in item.tried]
+    def retry_allowed(self) -> bool:
+        """One more retry fits the retry budget (its settings as of the pool's last refresh)."""
+        self.budget.settings = self.pool.retry_budget_settings
+        return self.budget.try_spend()
+
+    def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> bool:
+        """When the item may run again: at once on an untried eligible node (True), else after a backoff."""
+        untried = self.index.eligible - item.tried
         now = self.clock()
         if untried:
             self.stats.retries_rerouted += 1
             item.not_before = now
-            return
+            return True
         self.stats.retries_backed_off += 1
         base = self.pool.backoff_base_s
         delay = min(self.pool.backoff_max_s, base * 2 ** (item.node_failures - 1))
         delay += self.rng.uniform(0, base / 2)
         item.not_before = now + max(delay, retry_after or 0.0)
+        return False
 
     def _flush_samples(self, *, force: bool) -> None:
-        if self.on_sample is None:
-            return
-        limits = self.pool.thermal_limits
         for node in self.pool.runtimes():
             if force or node.window.due(self.pool.performance_window_s):
                 waiting = node.signals.backend_waiting if node.signals else 0
-                sample = node.window.close(node.limit(limits), node.in_flight + waiting)
+                sample = node.window.close(node.limit(), node.in_flight + waiting)
                 if sample is not None:
-                    self.on_sample(sample)
+                    node.last_sample = (sample.throughput_per_sec, sample.error_rate)
+                    if self.on_sample is not None:
+                        self.on_sample(sample)

@@ -7,6 +7,12 @@ heartbeat there: a stale heartbeat takes a node out of rotation, and (3) the loc
 embedded llama.cpp model in-process) when nothing else is configured. ``TRANSCRIPTS_PINNED_NODE``
 restricts the pool to one node (the node-routing executor sets it for a step it pinned).
 
+Settings (transcript_foundry/settings/, docs/config.md) are re-read at every refresh (every
+``refresh_interval_s`` while dispatching, and on ``refresh(force=True)``): the ``scoring`` weights, ``retry``
+and the retry budget for the fleet, and per node, with the node's host profile, its ``thermal`` limits,
+``pool`` concurrency bounds and ``circuit`` breaker settings. A changed value applies to the next routing
+decision after that refresh.
+
 ``rank_nodes`` scores the nodes (transcript_foundry/pool/scoring.py) from their profile, live state, NodeControls
 (paused / throttled by the sensors), circuit breakers, in-flight counts and the servers' own queue signals.
 ``dispatcher`` hands out a Dispatcher (transcript_foundry/pool/dispatch.py) that runs units of work across the nodes.
@@ -16,12 +22,15 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, PrivateAttr
 from sqlalchemy import Engine
 
@@ -30,6 +39,7 @@ from transcript_foundry.llm.backend import LLMBackend
 from transcript_foundry.pool.circuit import CircuitBreaker, CircuitSettings
 from transcript_foundry.pool.concurrency import AdaptiveConcurrency, ConcurrencySettings
 from transcript_foundry.pool.dispatch import Dispatcher
+from transcript_foundry.pool.metrics import DispatchMetrics, FleetCollector
 from transcript_foundry.pool.node_choice import PINNED_NODE_ENV, RankedNode, StepRequirements
 from transcript_foundry.pool.node_controls import NodeControls
 from transcript_foundry.pool.node_registry import NodeRegistry
@@ -38,8 +48,11 @@ from transcript_foundry.pool.node_spec import NodeConfigError, NodeSpec, load_no
 from transcript_foundry.pool.retry_budget import RetryBudgetSettings
 from transcript_foundry.pool.scoring import ANY_STEP, ScoringWeights, ThermalLimits, rank
 from transcript_foundry.pool.server_signals import ServerProbe
+from transcript_foundry.settings.model import Settings
+from transcript_foundry.settings.store import SettingsStore
 
-LOCAL_SOURCES = ("local", "config-local")  # in-process nodes: the local machine's probes describe them
+LOCAL_SOURCES = ("local", "config-local")
+PROBE_THREADS = 16  # servers whose load probes are read at once  # in-process nodes: the local machine's probes describe them
 
 
 def build_backend(spec: NodeSpec) -> LLMBackend:
@@ -66,19 +79,11 @@ class NodeFleet(BaseModel):
     state_url: str | None = None
     """State DB with the node registry and controls (agents' heartbeats, sensors' pause / throttle)."""
     heartbeat_max_age_s: float = 30.0
-    weight_thermal: float = 0.4
-    weight_queue: float = 0.3
-    weight_capability: float = 0.2
-    weight_history: float = 0.1
     refresh_interval_s: float = 2.0
-    """How often registry, controls, local probes and server signals are re-read while dispatching."""
-    backoff_base_s: float = 1.0
-    """Backoff when no other node can take a retry: base x 1, 2, 4, 8 (+ jitter)."""
-    backoff_max_s: float = 8.0
-    retry_budget_ratio: float = 0.2
-    retry_budget_window_s: float = 10.0
-    circuit_failure_threshold: int = 5
-    circuit_open_s: float = 15.0
+    """How often registry, controls, settings, local probes and server signals are re-read while dispatching."""
+    probes_per_refresh: int = 64
+    """Servers whose load probes (/metrics, /slots) a dispatcher's periodic refresh reads, in rotation: at
+    200 nodes every server every few refreshes, not 400 extra requests every 2 s."""
     concurrency_window_calls: int = 10
     performance_window_s: float = 10.0
     no_node_wait_s: float = 30.0
@@ -93,6 +98,10 @@ class NodeFleet(BaseModel):
     _local_profile: HardwareProfile | None = PrivateAttr(default=None)
     _refreshed_at: float = PrivateAttr(default=0.0)
     _http: httpx.Client | None = PrivateAttr(default=None)
+    _probe_cursor: int = PrivateAttr(default=0)
+    _settings_store: SettingsStore | None = PrivateAttr(default=None)
+    _settings: Settings | None = PrivateAttr(default=None)  # the orchestrator's (this machine's) view
+    _metrics: DispatchMetrics | None = PrivateAttr(default=None)
 
     @classmethod
     def from_env(cls, state_url: str | None = None, **overrides: Any) -> NodeFleet:
@@ -116,20 +125,56 @@ class NodeFleet(BaseModel):
         }
         return cls(**{**config, **overrides})
 
-    # ---- configuration --------------------------------------------------------------------------------
+    # ---- metrics --------------------------------------------------------------------------------------
     @property
-    def weights(self) -> ScoringWeights:
-        return ScoringWeights(
-            self.weight_thermal, self.weight_queue, self.weight_capability, self.weight_history
-        )
+    def dispatch_metrics(self) -> DispatchMetrics:
+        """This process's dispatch counters and the fleet's gauges, in one registry (``metrics_registry``)."""
+        if self._metrics is None:
+            registry = CollectorRegistry(auto_describe=False)
+            self._metrics = DispatchMetrics(registry)
+            registry.register(FleetCollector(self))
+        return self._metrics
+
+    def metrics_registry(self) -> CollectorRegistry:
+        return self.dispatch_metrics.registry
+
+    # ---- configuration --------------------------------------------------------------------------------
+    def use_settings(self, store: SettingsStore) -> None:
+        """Read settings from ``store`` (default: the state DB's, with this process's environment)."""
+        self._settings_store = store
+        self._settings = None
+
+    def settings_store(self) -> SettingsStore:
+        if self._settings_store is None:
+            self._settings_store = SettingsStore(self.engine())
+        return self._settings_store
 
     @property
-    def thermal_limits(self) -> ThermalLimits:
-        return ThermalLimits()
+    def settings(self) -> Settings:
+        """The fleet-wide settings as of the last refresh."""
+        if self._settings is None:
+            self._settings = self.settings_store().load().settings
+        return self._settings
+
+    @property
+    def weights(self) -> ScoringWeights:
+        return ScoringWeights.from_settings(self.settings.scoring)
 
     @property
     def retry_budget_settings(self) -> RetryBudgetSettings:
-        return RetryBudgetSettings(ratio=self.retry_budget_ratio, window_s=self.retry_budget_window_s)
+        return RetryBudgetSettings.from_settings(self.settings.retry)
+
+    @property
+    def max_attempts(self) -> int:
+        return self.settings.retry.max_attempts
+
+    @property
+    def backoff_base_s(self) -> float:
+        return self.settings.retry.backoff_base_s
+
+    @property
+    def backoff_max_s(self) -> float:
+        return self.settings.retry.backoff_max_s
 
     def engine(self) -> Engine | None:
         if self.state_url is None:
@@ -194,8 +239,8 @@ class NodeFleet(BaseModel):
                 self.refresh(force=True)
             return self._runtimes[node_id]
 
-    def _new_runtime(self, spec: NodeSpec, source: str) -> NodeRuntime:
-        low, high = spec.concurrency_bounds
+    def _new_runtime(self, spec: NodeSpec, source: str, node_settings: Settings) -> NodeRuntime:
+        low, high = spec.bounds_within(node_settings.pool.min_concurrency, node_settings.pool.max_concurrency)
         controls = self.controls()
 
         def on_change(before: str, after: str, reason: str, node_id: str = spec.id) -> None:
@@ -211,10 +256,7 @@ class NodeFleet(BaseModel):
         return NodeRuntime(
             spec=spec,
             source=source,
-            circuit=CircuitBreaker(
-                CircuitSettings(failure_threshold=self.circuit_failure_threshold, open_s=self.circuit_open_s),
-                on_change=on_change,
-            ),
+            circuit=CircuitBreaker(CircuitSettings.from_settings(node_settings.circuit), on_change=on_change),
             concurrency=AdaptiveConcurrency(
                 low, high, ConcurrencySettings(window_calls=self.concurrency_window_calls)
             ),
@@ -248,12 +290,20 @@ class NodeFleet(BaseModel):
             for node_id in list(self._runtimes):
                 if node_id not in found:
                     del self._runtimes[node_id]
+            hosts = {
+                node_id: self._node_host(spec, source, registered.get(node_id))
+                for node_id, (spec, source) in found.items()
+            }
+            by_host = self.settings_store().load_hosts([None, *sorted(set(hosts.values()))])
+            self._settings = by_host[None].settings
             for node_id, (spec, source) in found.items():
+                node_settings = by_host[hosts[node_id]].settings
                 current = self._runtimes.get(node_id)
                 if current is None or current.spec != spec:
                     if current is not None and node_id in self._backends:
                         self._backends.pop(node_id).close()
-                    self._runtimes[node_id] = self._new_runtime(spec, source)
+                    current = self._runtimes[node_id] = self._new_runtime(spec, source, node_settings)
+                self._apply_settings(current, hosts[node_id], node_settings)
             control_rows = self.controls().all() if self.state_url else {}
             local_live = None
             if any(src in LOCAL_SOURCES for _, src in found.values()):
@@ -278,21 +328,62 @@ class NodeFleet(BaseModel):
         if probe_servers:
             self.probe_servers()
 
-    def probe_servers(self) -> None:
-        """Read each HTTP node's /metrics, /slots and /v1/models (short timeouts; absent ones give None)."""
+    @staticmethod
+    def _node_host(spec: NodeSpec, source: str, registered: Any) -> str:
+        """The hostname whose settings profile applies to the node: the agent's machine, this machine for
+        in-process nodes, else the spec's ``hostname`` (default: the node id)."""
+        if registered is not None and registered.hostname:
+            return str(registered.hostname)
+        if source in LOCAL_SOURCES:
+            return socket.gethostname()
+        return spec.hostname or spec.id
+
+    @staticmethod
+    def _apply_settings(runtime: NodeRuntime, host: str, node_settings: Settings) -> None:
+        runtime.hostname = host
+        runtime.thermal = ThermalLimits.from_settings(node_settings.thermal)
+        runtime.circuit.configure(CircuitSettings.from_settings(node_settings.circuit))
+        runtime.concurrency.set_bounds(
+            *runtime.spec.bounds_within(
+                node_settings.pool.min_concurrency, node_settings.pool.max_concurrency
+            )
+        )
+
+    def probe_servers(self, limit: int | None = None) -> None:
+        """Read each HTTP node's /metrics, /slots and /v1/models (short timeouts; absent ones give None);
+        with ``limit``, only that many servers, the next ones in rotation."""
         if self._http is None:
-            self._http = httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5), trust_env=False)
-        for runtime in self.runtimes():
-            if (
-                runtime.spec.backend == "openai_compatible"
-                and runtime.spec.server_signals
-                and runtime.spec.url
-            ):
-                if runtime.probe is None:
-                    runtime.probe = ServerProbe(runtime.spec.url)
-                runtime.signals = runtime.probe.fetch(self._http, idle=runtime.in_flight == 0)
-                if runtime.signals.slots_total:
-                    runtime.concurrency.hint_capacity(runtime.signals.slots_total)
+            limits = httpx.Limits(
+                max_connections=PROBE_THREADS * 2, max_keepalive_connections=PROBE_THREADS * 2
+            )
+            self._http = httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5), trust_env=False, limits=limits)
+        http = self._http
+        probed = [
+            r
+            for r in self.runtimes()
+            if r.spec.backend == "openai_compatible" and r.spec.server_signals and r.spec.url
+        ]
+        if limit is not None and len(probed) > limit:
+            start = self._probe_cursor % len(probed)
+            probed = (probed[start:] + probed[:start])[:limit]
+            self._probe_cursor = start + limit
+
+        def probe(runtime: NodeRuntime) -> None:
+            if runtime.probe is None:
+                runtime.probe = ServerProbe(runtime.spec.url or "")
+            runtime.signals = runtime.probe.fetch(http, idle=runtime.in_flight == 0)
+            if runtime.signals.slots_total:
+                runtime.concurrency.hint_capacity(runtime.signals.slots_total)
+
+        if len(probed) <= 1:
+            for runtime in probed:
+                probe(runtime)
+            return
+        # Servers answer in parallel: 200 nodes read one after the other took seconds per refresh.
+        with ThreadPoolExecutor(
+            max_workers=min(PROBE_THREADS, len(probed)), thread_name_prefix="probe"
+        ) as pool:
+            list(pool.map(probe, probed))
 
     def set_live(self, node_id: str, live: LiveState) -> None:
         """Inject a node's live state (a probe of one's own, or a test)."""
@@ -307,14 +398,20 @@ class NodeFleet(BaseModel):
         ``refresh`` re-reads registry and controls when the last read is older than refresh_interval_s."""
         if refresh:
             self.refresh()
-        limits = self.thermal_limits
-        return rank([r.snapshot(limits) for r in self.runtimes()], requirements, self.weights, limits)
+        return rank([r.snapshot() for r in self.runtimes()], requirements, self.weights)
 
     def backend(self, node_id: str) -> LLMBackend:
         with self._lock:
-            if node_id not in self._backends:
-                self._backends[node_id] = build_backend(self.runtime(node_id).spec)
-            return self._backends[node_id]
+            backend = self._backends.get(node_id)
+            if backend is not None:
+                return backend
+            spec = self.runtime(node_id).spec
+        built = build_backend(spec)  # outside the lock: calls to other nodes go on meanwhile
+        with self._lock:
+            backend = self._backends.setdefault(node_id, built)
+        if backend is not built:
+            built.close()
+        return backend
 
     def candidates(self, requirements: StepRequirements = ANY_STEP) -> list[LLMBackend]:
         """Backends of the eligible nodes, best first."""

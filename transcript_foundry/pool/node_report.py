@@ -28,7 +28,6 @@ def node_reports(pool: NodeFleet, *, probe_servers: bool = True) -> list[dict[st
     ranked = pool.rank_nodes(StepRequirements(), refresh=False)
     controls = pool.controls()
     engine = pool.engine()
-    limits = pool.thermal_limits
     reports = []
     for r in ranked:
         runtime = pool.runtime(r.node_id)
@@ -64,7 +63,7 @@ def node_reports(pool: NodeFleet, *, probe_servers: bool = True) -> list[dict[st
                 "components": r.components,
                 "circuit": runtime.circuit.state,
                 "last_circuit_event": last_circuit and {k: _json_time(v) for k, v in last_circuit.items()},
-                "concurrency_limit": runtime.limit(limits),
+                "concurrency_limit": runtime.limit(),
                 "concurrency_bounds": list(spec.concurrency_bounds),
                 "last_sample": last_sample,
                 "controls": {

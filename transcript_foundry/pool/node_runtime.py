@@ -46,11 +46,15 @@ class NodeRuntime:
     heartbeat_age_s: float | None = None
     stale_reason: str | None = None
     control: NodeControl | None = None
+    hostname: str | None = None  # picks the node's settings profile
+    thermal: ThermalLimits = field(default_factory=ThermalLimits)  # its host's thermal settings
     signals: ServerSignals | None = None
     probe: ServerProbe | None = None  # its server's load probes (HTTP nodes)
     in_flight: int = 0
     cooldown_until: float = 0.0
     cooldown_reason: str | None = None
+    last_sample: tuple[float, float] | None = None  # (tokens/s, error ratio) of its last closed window
+    call_seconds: float | None = None  # EWMA of a successful call's duration
     tokens_per_s: float | None = None  # EWMA of measured output tokens/s per call
     success_rate: float | None = None  # EWMA of call outcomes, from an optimistic prior of 1
     window: PerformanceWindow = field(init=False)
@@ -65,17 +69,17 @@ class NodeRuntime:
         return self.spec.id
 
     # ---- limits ---------------------------------------------------------------------------------------
-    def hot(self, limits: ThermalLimits) -> bool:
+    def hot(self) -> bool:
         live = self.live
-        return live is not None and is_hot(live.cpu_temp_c, live.gpu_temp_c, limits)
+        return live is not None and is_hot(live.cpu_temp_c, live.gpu_temp_c, self.thermal)
 
-    def limit(self, limits: ThermalLimits, hot: bool | None = None) -> int:
+    def limit(self, hot: bool | None = None) -> int:
         throttle = self.control.throttle_factor if self.control else 1.0
-        effective = self.concurrency.effective(throttle, self.hot(limits) if hot is None else hot)
+        effective = self.concurrency.effective(throttle, self.hot() if hot is None else hot)
         return 1 if self.circuit.state == "half_open" else effective
 
-    def has_capacity(self, limits: ThermalLimits) -> bool:
-        return self.in_flight < self.limit(limits)
+    def has_capacity(self) -> bool:
+        return self.in_flight < self.limit()
 
     def blocked(self) -> str | None:
         """A filter that scoring cannot see: paused, stale, circuit, cooldown, model not loaded."""
@@ -107,6 +111,10 @@ class NodeRuntime:
     def call_succeeded(self, tokens: int, seconds: float) -> None:
         with self._lock:
             in_flight = self.in_flight
+            if seconds > 0:
+                self.call_seconds = (
+                    seconds if self.call_seconds is None else _ewma(self.call_seconds, seconds)
+                )
             if seconds > 0 and tokens > 0:
                 rate = tokens / seconds
                 self.tokens_per_s = rate if self.tokens_per_s is None else _ewma(self.tokens_per_s, rate)
@@ -140,7 +148,7 @@ class NodeRuntime:
         return max(1, budget)
 
     # ---- scoring --------------------------------------------------------------------------------------
-    def snapshot(self, limits: ThermalLimits) -> NodeSnapshot:
+    def snapshot(self) -> NodeSnapshot:
         live, profile, signals = self.live, self.profile, self.signals
         waiting = signals.backend_waiting if signals else 0
         if live is not None:
@@ -149,8 +157,8 @@ class NodeRuntime:
         if vram_free is None and profile is not None and profile.gpus:
             free = [g.memory_free_mb for g in profile.gpus if g.memory_free_mb is not None]
             vram_free = sum(free) if free else None
-        hot = self.hot(limits)
-        limit = self.limit(limits, hot)
+        hot = self.hot()
+        limit = self.limit(hot)
         return NodeSnapshot(
             node_id=self.node_id,
             context_window=self.spec.context_window,
@@ -168,6 +176,7 @@ class NodeRuntime:
             weight=self.spec.weight,
             blocked=self.blocked(),
             kubernetes_node=self.spec.kubernetes_node,
+            thermal=self.thermal,
             details={
                 "source": self.source,
                 "circuit": self.circuit.state,

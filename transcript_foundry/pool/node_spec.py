@@ -52,6 +52,9 @@ class NodeSpec(BaseModel):
         description="Upper concurrency bound (default 6); llama_cpp: sequences decoded together (default 4).",
     )
     kubernetes_node: str | None = Field(default=None, description="Kubernetes node name the node runs on.")
+    hostname: str | None = Field(
+        default=None, description="Host whose settings profile applies (default: the node id)."
+    )
     weight: float = Field(
         default=1.0, gt=0, le=1, description="Score multiplier: 0.5 = use when others are busy."
     )
@@ -88,6 +91,15 @@ class NodeSpec(BaseModel):
             return self.min_concurrency or high, high
         high = self.max_concurrency or max(DEFAULT_MAX_CONCURRENCY, self.min_concurrency or 0)
         low = self.min_concurrency or min(DEFAULT_MIN_CONCURRENCY, high)
+        return low, high
+
+    def bounds_within(self, default_low: int, default_high: int) -> tuple[int, int]:
+        """(min, max) in flight with the ``pool`` settings' bounds for an HTTP node whose entry sets none;
+        an in-process llama.cpp node keeps its sequences (``concurrency_bounds``)."""
+        if self.backend == "llama_cpp":
+            return self.concurrency_bounds
+        high = self.max_concurrency or max(default_high, self.min_concurrency or 0)
+        low = self.min_concurrency or min(default_low, high)
         return low, high
 
     @property

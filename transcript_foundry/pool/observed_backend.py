@@ -12,9 +12,10 @@ from transcript_foundry.pool.node_runtime import NodeRuntime
 
 
 class ObservedBackend(LLMBackend):
-    def __init__(self, inner: LLMBackend, node: NodeRuntime):
+    def __init__(self, inner: LLMBackend, node: NodeRuntime, on_tokens: Callable[[int], None] | None = None):
         self.inner = inner
         self.node = node
+        self.on_tokens = on_tokens
 
     @property
     def info(self) -> BackendInfo:
@@ -31,6 +32,8 @@ class ObservedBackend(LLMBackend):
             self.node.call_failed(time.perf_counter() - started)
             raise
         self.node.call_succeeded(completion.completion_tokens, completion.seconds)
+        if self.on_tokens is not None:
+            self.on_tokens(completion.completion_tokens)
         return completion
 
     def complete(self, prompt: str, params: SamplingParams) -> Completion:

@@ -1,6 +1,10 @@
 """A retry budget: retries may be at most ``ratio`` of the requests of the last ``window_s`` seconds
 (plus a small floor), so that during an outage retries cannot multiply the load on the fleet.
 
+The requests are the first attempts of the window, or the work still outstanding (``outstanding``: items
+waiting or running in the dispatcher) when that is more: a long run keeps its budget after its first
+attempts left the window, and a batch that starts a few calls at a time has the budget of all its work.
+
 Like Envoy's ``retry_budget`` and tower's ``Budget``: each first attempt deposits, each retry withdraws;
 a retry the budget refuses is not sent, and its work item ends failed with the reason.
 """
@@ -12,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,13 @@ class RetryBudgetSettings:
     min_retries: int = 3  # always allowed per window, so a quiet pool can still retry
     window_s: float = 10.0
 
+    @classmethod
+    def from_settings(cls, retry: Any) -> RetryBudgetSettings:
+        """From a ``transcript_foundry.settings.model.RetrySettings``."""
+        return cls(
+            ratio=retry.budget_ratio, min_retries=retry.budget_min_retries, window_s=retry.budget_window_s
+        )
+
 
 class RetryBudget:
     def __init__(
@@ -27,11 +39,13 @@ class RetryBudget:
         settings: RetryBudgetSettings = RetryBudgetSettings(),
         *,
         clock: Callable[[], float] = time.monotonic,
+        outstanding: Callable[[], int] | None = None,
     ):
         if not 0.0 <= settings.ratio <= 1.0:
             raise ValueError(f"retry budget ratio must be in [0, 1], got {settings.ratio}")
         self.settings = settings
         self._clock = clock
+        self.outstanding = outstanding
         self._lock = threading.Lock()
         self._requests: deque[float] = deque()
         self._retries: deque[float] = deque()
@@ -53,7 +67,10 @@ class RetryBudget:
             return self._allowance()
 
     def _allowance(self) -> int:
-        return max(self.settings.min_retries, int(self.settings.ratio * len(self._requests)))
+        requests = len(self._requests)
+        if self.outstanding is not None:
+            requests = max(requests, self.outstanding())
+        return max(self.settings.min_retries, int(self.settings.ratio * requests))
 
     def try_spend(self) -> bool:
         """True (and counted) when one more retry fits in the budget now."""

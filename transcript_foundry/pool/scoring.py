@@ -7,7 +7,8 @@ loaded, context too small, a step requirement not met, critically hot); then the
           + w_capability * capability match + w_history * history        (weights 0.4 / 0.3 / 0.2 / 0.1)
 
 each component in [0, 1] and kept in ``RankedNode.components``; the node's ``weight`` (nodes.yaml)
-multiplies the sum. ``choose`` picks by power-of-two-choices: two nodes drawn at random (weighted by
+multiplies the sum. The weights are the ``scoring`` settings and each node's thermal marks its host's
+``thermal`` settings (the ones the thermal_guard sensor uses), both read by the pool at each refresh. ``choose`` picks by power-of-two-choices: two nodes drawn at random (weighted by
 score), the better one wins, so the best node is preferred without being stampeded.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from transcript_foundry.pool.node_choice import RankedNode, StepRequirements
 
@@ -41,18 +43,39 @@ class ScoringWeights:
     def total(self) -> float:
         return self.thermal + self.queue + self.capability + self.history
 
+    @classmethod
+    def from_settings(cls, scoring: Any) -> ScoringWeights:
+        """From a ``transcript_foundry.settings.model.ScoringSettings``."""
+        return cls(scoring.thermal, scoring.queue, scoring.capability, scoring.history)
+
 
 @dataclass(frozen=True)
 class ThermalLimits:
-    """Degrees C: headroom falls from 1 at ``*_warm`` to 0 at ``*_hot``; ``*_critical`` excludes the node."""
+    """Degrees C: headroom falls from 1 at ``*_warm`` to 0 at ``*_hot``; ``*_critical`` excludes the node.
+
+    The pool builds them from the node's ``thermal`` settings (``from_settings``): warm = ``*_warm_c``,
+    hot = ``*_throttle_c``, critical = ``*_critical_c``. The defaults here equal the shipped defaults.yaml
+    (a test holds them together) and serve pure-function callers only."""
 
     cpu_warm: float = 60.0
     cpu_hot: float = 80.0
-    cpu_critical: float = 90.0
+    cpu_critical: float = 95.0
     gpu_warm: float = 65.0
     gpu_hot: float = 85.0
     gpu_critical: float = 92.0
     unknown_headroom: float = 0.75  # a node that reports no temperature ranks below a measured cool one
+
+    @classmethod
+    def from_settings(cls, thermal: Any) -> ThermalLimits:
+        """From a ``transcript_foundry.settings.model.ThermalSettings``."""
+        return cls(
+            cpu_warm=thermal.cpu_warm_c,
+            cpu_hot=thermal.cpu_throttle_c,
+            cpu_critical=thermal.cpu_critical_c,
+            gpu_warm=thermal.gpu_warm_c,
+            gpu_hot=thermal.gpu_throttle_c,
+            gpu_critical=thermal.gpu_critical_c,
+        )
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,7 @@ class NodeSnapshot:
     weight: float = 1.0
     blocked: str | None = None  # a filter already decided outside scoring (paused, circuit open, stale ...)
     kubernetes_node: str | None = None
+    thermal: ThermalLimits = ThermalLimits()  # the node's host's limits
     details: dict[str, object] = field(default_factory=dict)
 
 
@@ -128,10 +152,9 @@ def history_score(success_rate: float | None) -> float:
     return 0.5 if success_rate is None else min(1.0, max(0.0, success_rate))
 
 
-def exclusion(
-    node: NodeSnapshot, requirements: StepRequirements, limits: ThermalLimits = ThermalLimits()
-) -> str | None:
-    """Why the node may not take this work, or None."""
+def exclusion(node: NodeSnapshot, requirements: StepRequirements) -> str | None:
+    """Why the node may not take this work, or None (thermal limits: the node's own)."""
+    limits = node.thermal
     if node.blocked:
         return node.blocked
     if node.cpu_temp_c is not None and node.cpu_temp_c >= limits.cpu_critical:
@@ -170,17 +193,16 @@ def score_node(
     scale: FleetScale,
     requirements: StepRequirements = ANY_STEP,
     weights: ScoringWeights = ScoringWeights(),
-    limits: ThermalLimits = ThermalLimits(),
 ) -> RankedNode:
     """One node's filters and score within a fleet."""
     components = {
-        "thermal": thermal_headroom(node.cpu_temp_c, node.gpu_temp_c, limits),
+        "thermal": thermal_headroom(node.cpu_temp_c, node.gpu_temp_c, node.thermal),
         "queue": queue_headroom(node.in_flight, node.backend_waiting, node.concurrency_limit),
         "capability": capability_match(node, requirements, scale.tokens_per_s, scale.context_window),
         "history": history_score(node.success_rate),
     }
     total = sum(getattr(weights, k) * v for k, v in components.items()) / weights.total
-    why = exclusion(node, requirements, limits)
+    why = exclusion(node, requirements)
     return RankedNode(
         node_id=node.node_id,
         score=round(total * node.weight, 4) if why is None else 0.0,
@@ -196,11 +218,10 @@ def rank(
     nodes: Sequence[NodeSnapshot],
     requirements: StepRequirements = ANY_STEP,
     weights: ScoringWeights = ScoringWeights(),
-    limits: ThermalLimits = ThermalLimits(),
 ) -> list[RankedNode]:
     """Every node: eligible ones best first, then the excluded ones with the reason."""
     scale = fleet_scale(nodes)
-    ranked = [score_node(node, scale, requirements, weights, limits) for node in nodes]
+    ranked = [score_node(node, scale, requirements, weights) for node in nodes]
     eligible = sorted((r for r in ranked if r.eligible), key=lambda r: r.score, reverse=True)
     return eligible + [r for r in ranked if not r.eligible]
 

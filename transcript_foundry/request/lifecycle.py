@@ -21,6 +21,7 @@ from transcript_foundry.formats.export_formats import canonical_format
 from transcript_foundry.generation.conversation_plan import plan_conversation
 from transcript_foundry.quality.feedback_loop import reason_key
 from transcript_foundry.request.progress import next_shard_size, slot_budget
+from transcript_foundry.settings.store import SettingsStore
 from transcript_foundry.state.ledger import RequestLedger
 
 DEFAULT_SHARD_SIZE = 10
@@ -91,8 +92,14 @@ def effective_seed(spec: JobSpec, request_id: str) -> int:
 def submit_request(
     ledger: RequestLedger, spec: JobSpec, request_text: str, out_dir: Path | None, *, status: str = "open"
 ) -> tuple[str, bool]:
-    """Record the request in the ledger (``status`` when it is new); (request id, whether it was new)."""
+    """Record the request in the ledger (``status`` when it is new); (request id, whether it was new).
+
+    A spec that names no ``quality_threshold`` gets the ``quality.minimum_score`` setting of this moment
+    (the id is the spec's as given, so the same request resumes whatever the setting became)."""
     request_id = request_id_for(spec, out_dir)
+    if "quality_threshold" not in spec.model_fields_set:
+        minimum = SettingsStore(ledger.engine).load().settings.quality.minimum_score
+        spec = spec.model_copy(update={"quality_threshold": minimum})
     created = ledger.create_request(
         request_id,
         request_text,

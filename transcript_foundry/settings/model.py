@@ -28,6 +28,8 @@ def _split_list(value: Any) -> Any:
 
 
 class ThermalSettings(_Section):
+    cpu_warm_c: float = Field(gt=0, lt=150)
+    gpu_warm_c: float = Field(gt=0, lt=150)
     cpu_throttle_c: float = Field(gt=0, lt=150)
     gpu_throttle_c: float = Field(gt=0, lt=150)
     cpu_critical_c: float = Field(gt=0, lt=150)
@@ -44,6 +46,12 @@ class ThermalSettings(_Section):
             )
         for kind in ("cpu", "gpu"):
             throttle, critical = getattr(self, f"{kind}_throttle_c"), getattr(self, f"{kind}_critical_c")
+            warm = getattr(self, f"{kind}_warm_c")
+            if warm >= throttle:
+                raise ValueError(
+                    f"{kind}_warm_c ({warm}) must be below {kind}_throttle_c ({throttle}): the pool's thermal "
+                    "headroom falls from 1 at the warm mark to 0 at the throttle limit"
+                )
             if critical < throttle:
                 raise ValueError(
                     f"{kind}_critical_c ({critical}) must be at least {kind}_throttle_c ({throttle})"
@@ -103,10 +111,77 @@ class IntakeSettings(_Section):
 
 class QualitySettings(_Section):
     minimum_score: float = Field(ge=0, le=1)
+    naturalness_weight: float = Field(ge=0)
+    coherence_weight: float = Field(ge=0)
+    domain_accuracy_weight: float = Field(ge=0)
+    emotional_consistency_weight: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> QualitySettings:
+        if sum(self.weights().values()) <= 0:
+            raise ValueError("at least one quality weight must be above 0")
+        return self
+
+    def weights(self) -> dict[str, float]:
+        """The discriminator's dimension weights (``transcript_foundry.quality.gate.DIMENSIONS``)."""
+        return {
+            "naturalness": self.naturalness_weight,
+            "coherence": self.coherence_weight,
+            "domain_accuracy": self.domain_accuracy_weight,
+            "emotional_consistency": self.emotional_consistency_weight,
+        }
 
 
 class DedupSettings(_Section):
-    duplicate_threshold: float = Field(gt=0, le=1)
+    minhash_threshold: float = Field(gt=0, le=1)
+    flow_content_threshold: float = Field(gt=0, le=1)
+    semantic_threshold: float = Field(gt=0, le=1)
+
+
+class PoolSettings(_Section):
+    min_concurrency: int = Field(ge=1, le=256)
+    max_concurrency: int = Field(ge=1, le=256)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PoolSettings:
+        if self.min_concurrency > self.max_concurrency:
+            raise ValueError(
+                f"min_concurrency ({self.min_concurrency}) must not be above max_concurrency "
+                f"({self.max_concurrency})"
+            )
+        return self
+
+
+class RetrySettings(_Section):
+    max_attempts: int = Field(ge=1, le=20)
+    backoff_base_s: float = Field(gt=0, le=600)
+    backoff_max_s: float = Field(gt=0, le=3600)
+    budget_ratio: float = Field(ge=0, le=1)
+    budget_min_retries: int = Field(ge=0)
+    budget_window_s: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _backoff(self) -> RetrySettings:
+        if self.backoff_max_s < self.backoff_base_s:
+            raise ValueError(
+                f"backoff_max_s ({self.backoff_max_s}) must be at least backoff_base_s ({self.backoff_base_s})"
+            )
+        return self
+
+
+class CircuitBreakerSettings(_Section):
+    failure_threshold: int = Field(ge=1)
+    failure_rate: float = Field(gt=0, le=1)
+    min_calls: int = Field(ge=1)
+    window_s: float = Field(gt=0)
+    open_s: float = Field(gt=0)
+    max_open_s: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _open(self) -> CircuitBreakerSettings:
+        if self.max_open_s < self.open_s:
+            raise ValueError(f"max_open_s ({self.max_open_s}) must be at least open_s ({self.open_s})")
+        return self
 
 
 class ScoringSettings(_Section):
@@ -151,6 +226,9 @@ class Settings(_Section):
     quality: QualitySettings
     dedup: DedupSettings
     scoring: ScoringSettings
+    pool: PoolSettings
+    retry: RetrySettings
+    circuit: CircuitBreakerSettings
     alerting: AlertingSettings
 
 

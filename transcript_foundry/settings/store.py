@@ -30,6 +30,7 @@ from transcript_foundry.contract.validation_errors import did_you_mean
 from transcript_foundry.settings.environment import project_paths
 from transcript_foundry.settings.model import SECRET_KEYS, Settings, known_keys, leaf_annotation
 from transcript_foundry.settings.secret_box import SecretBox
+from transcript_foundry.settings.where_acts import acts_in
 from transcript_foundry.state.state_db import settings_table
 
 CONFIG_FILE_ENV = "TRANSCRIPTS_CONFIG"
@@ -63,8 +64,12 @@ class EffectiveSettings:
         return MASK if key in self.secret_keys and value not in ("", None) else value
 
     def report(self) -> dict[str, dict[str, Any]]:
-        """``{key: {"value": ..., "source": ...}}`` with secrets masked: what ``config show`` prints."""
-        return {k: {"value": self.display_value(k), "source": self.sources[k]} for k in sorted(self.values)}
+        """``{key: {"value", "source", "acts"}}`` with secrets masked: what ``config show`` prints; ``acts``
+        names the component that reads the key (transcript_foundry/settings/where_acts.py)."""
+        return {
+            k: {"value": self.display_value(k), "source": self.sources[k], "acts": acts_in(k)}
+            for k in sorted(self.values)
+        }
 
 
 def _expected(key: str) -> str:
@@ -236,14 +241,33 @@ class SettingsStore:
             _add_text(layer, overlay[0], overlay[1], "database (this config set)")
         return layer, secrets
 
+    def _layers(self, overlay: tuple[str, str] | None = None) -> tuple[list[_Layer], set[str]]:
+        environ = os.environ if self._environ is None else self._environ
+        config_file = self._config_file if self._config_file is not None else config_file_path()
+        db_layer, db_secrets = self._db_layer(overlay)
+        return [_defaults_layer(), _yaml_layer(config_file), _env_layer(environ), db_layer], db_secrets
+
     def load(
         self, hostname: str | None = None, *, _overlay: tuple[str, str] | None = None
     ) -> EffectiveSettings:
+        layers, db_secrets = self._layers(_overlay)
+        return self._resolve(layers, db_secrets, hostname)
+
+    def load_hosts(self, hostnames: list[str | None]) -> dict[str | None, EffectiveSettings]:
+        """The settings as each of ``hostnames`` sees them (None: this machine), the layers read once:
+        what the pool does at each refresh for its nodes' host profiles."""
+        layers, db_secrets = self._layers()
+        resolved: dict[str, EffectiveSettings] = {}
+        out: dict[str | None, EffectiveSettings] = {}
+        for name in hostnames:
+            host = (name or socket.gethostname()).lower()
+            if host not in resolved:
+                resolved[host] = self._resolve(layers, db_secrets, host)
+            out[name] = resolved[host]
+        return out
+
+    def _resolve(self, layers: list[_Layer], db_secrets: set[str], hostname: str | None) -> EffectiveSettings:
         host = (hostname or socket.gethostname()).lower()
-        environ = os.environ if self._environ is None else self._environ
-        config_file = self._config_file if self._config_file is not None else config_file_path()
-        db_layer, db_secrets = self._db_layer(_overlay)
-        layers = [_defaults_layer(), _yaml_layer(config_file), _env_layer(environ), db_layer]
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
         for layer in layers:

@@ -115,7 +115,11 @@ def _secret_at_rest(url: str, project_home: Path) -> None:
     assert rows["alerting.smtp_password"].secret == 1
     effective = store.load()
     assert effective.settings.alerting.smtp_password == "correct horse battery"
-    assert effective.report()["alerting.smtp_password"] == {"value": "********", "source": "database"}
+    assert effective.report()["alerting.smtp_password"] == {
+        "value": "********",
+        "source": "database",
+        "acts": "e-mail route: sensors/alerting.py each tick",
+    }
     assert effective.report()["alerting.smtp_username"]["value"] == "mailer"
     key_file = project_home / "secret.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -157,10 +161,15 @@ def test_config_show_and_set_commands(project_home: Path, monkeypatch: pytest.Mo
     shown = runner.invoke(main, ["config", "show", "--json"])
     assert shown.exit_code == 0, shown.output
     report = json.loads(shown.output)["settings"]
-    assert report["thermal.cpu_throttle_c"] == {"value": 83, "source": "database"}
+    assert {k: report["thermal.cpu_throttle_c"][k] for k in ("value", "source")} == {
+        "value": 83,
+        "source": "database",
+    }
+    assert "sensors/thermal_guard.py" in report["thermal.cpu_throttle_c"]["acts"]
     assert report["activity.work_hours"] == {
         "value": "08:30-16:30",
         "source": "env:TRANSCRIPTS__ACTIVITY__WORK_HOURS",
+        "acts": "work-hours throttle: sensors/activity.py each tick",
     }
     assert report["alerting.smtp_password"]["value"] == "********"
     assert "s3cret" not in shown.output
