@@ -94,7 +94,9 @@ def test_materialize_a_shard_and_the_library(
     exports = materialize(export_assets, partition_key=request_id, resources=resources, instance=instance)
     assert exports.success
     checks = exports.get_asset_check_evaluations()
-    assert len(checks) == 4 and all(c.passed for c in checks), [c.metadata for c in checks]
+    # files_valid and no_planted_phi on each of the four exports
+    assert len(checks) == 8 and all(c.passed for c in checks), [c.metadata for c in checks]
+    assert {c.check_name for c in checks} == {"files_valid", "no_planted_phi"}
     delivered = [x["id"] for x in lib][: spec.count]
     contract = out / "exports" / "custom_json" / f"{request_id}.jsonl"
     assert [json.loads(x)["id"] for x in contract.read_text().splitlines()] == delivered
@@ -167,10 +169,42 @@ def test_an_invalid_export_file_fails_the_blocking_check(
     result = materialize(
         [ccai_asset], partition_key="rbad", resources=resources, instance=instance, raise_on_error=False
     )
-    [check] = result.get_asset_check_evaluations()
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "files_valid"]
     assert not check.passed
     assert (
         "conversations/" in check.description
         and "entries[" in check.description
         and "role" in check.description
     )
+
+
+def test_a_planted_identifier_left_in_a_delivered_transcript_fails_the_export(project_home: Path) -> None:
+    """The no_planted_phi check reads each delivered transcript against its plan's facts, written or spoken."""
+    from tests.support.golden_files import sample_records
+
+    resources = build_resources()
+    ledger = resources["ledger"]
+    records = [dict(r) for r in sample_records()[:2]]
+    leaked = records[1]["turns"][1]
+    records[1]["turns"][1] = {
+        **leaked,
+        "text": "Sure, my member ID is E V H four eight two one three nine oh seven.",
+    }
+    ledger.create_request("rleak", "t", {"count": 2, "domain": "healthcare"}, 2, 1, str(project_home / "out"))
+    plans = [
+        {"slot_id": r["id"], "index": i, "facts": {"member_id": "EVH-48213907", "person_name": "Priya Patel"}}
+        for i, r in enumerate(records)
+    ]
+    ledger.add_shard("rleak-s0000", "rleak", plans)
+    for i, r in enumerate(records):
+        ledger.record_passed(r["id"], r, r["quality"], 1)
+        ledger.record_accepted(r["id"], f"h{i}", i)
+    instance = DagsterInstance.get()
+    instance.add_dynamic_partitions("transcript_requests", ["rleak"])
+    custom = next(a for a in export_assets if a.key.to_user_string() == "custom_json_export")
+    result = materialize(
+        [custom], partition_key="rleak", resources=resources, instance=instance, raise_on_error=False
+    )
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "no_planted_phi"]
+    assert not check.passed
+    assert check.description == f"planted member_id survives in {records[1]['id']} turn 1 (1 in all)"
