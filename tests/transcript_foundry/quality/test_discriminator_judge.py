@@ -11,7 +11,6 @@ from transcript_foundry.llm.openai_backend import OpenAICompatibleBackend
 from transcript_foundry.pool.node_spec import NodeSpec
 from transcript_foundry.quality.degradations import exemplar_transcript
 from transcript_foundry.quality.discriminator import Discriminator, DiscriminatorSettings
-from transcript_foundry.quality.gate import assess
 from transcript_foundry.quality.llm_judge import DIMENSIONS, JudgeAnswer, LLMJudge, judge_schema
 
 BOUNDS = (4, 40)
@@ -56,10 +55,10 @@ def test_chat_judge_gives_schema_valid_scores_that_join_the_model_free_ones(
     assert all(1 <= r <= 5 for r in verdict["ratings"].values())  # type: ignore[union-attr]
     assert 0 < len(str(verdict["critique"])) <= 240
 
-    model_free = assess(transcript, pack, BOUNDS, 0.85)
+    without_judge = Discriminator(pack, BOUNDS, 0.85).score(transcript)  # model-free checks + coherence
     assert report.scorer == "model_free+judge"
     for d in DIMENSIONS:
-        assert report.scores[d] == pytest.approx(0.5 * model_free.scores[d] + 0.5 * judged[d], abs=1e-3)
+        assert report.scores[d] == pytest.approx(0.5 * without_judge.scores[d] + 0.5 * judged[d], abs=1e-3)
     assert discriminator.judge_outcomes == {"ok": 1}
 
 
@@ -75,7 +74,7 @@ def test_a_cut_off_judge_answer_is_recorded_and_the_model_free_scores_stand(
     assert report.judge and report.judge["outcome"] == "unparseable"
     assert "cut off at the token limit" in str(report.judge["detail"])
     assert report.scorer == "model_free"
-    assert report.scores == assess(transcript, pack, BOUNDS, 0.85).scores
+    assert report.scores == Discriminator(pack, BOUNDS, 0.85).score(transcript).scores
     assert any("judge unparseable" in r and "model-free scores used" in r for r in report.reasons)
     assert discriminator.judge_outcomes == {"unparseable": 1}
 
