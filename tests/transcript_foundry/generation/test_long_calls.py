@@ -15,6 +15,8 @@ from transcript_foundry.domains.domain_pack import DomainPack
 from transcript_foundry.generation.call_stats import CallStats
 from transcript_foundry.generation.conversation_plan import plan_conversation
 from transcript_foundry.generation.few_shot_prompt import select_exemplars, shared_prefix
+from transcript_foundry.generation.outcome import GenerationFailed
+from transcript_foundry.generation.resumed_attempt import resume_plan
 from transcript_foundry.generation.turn_by_turn import write_conversation
 from transcript_foundry.llm.llama_cpp_backend import LlamaCppBackend
 from transcript_foundry.pool.node_spec import NodeSpec
@@ -44,7 +46,17 @@ def test_a_100_turn_call_rolls_its_prompt_and_keeps_its_facts(
     assert len(plan.turns) == 100
     prefix = shared_prefix(pack, select_exemplars(pack, plan.emotional_tone, 1, random.Random(2)))
     stats = CallStats()
-    t = write_conversation(backend, prefix, 2, plan, attempt=1, round_=0, stats=stats)
+    # As the pipeline writes it: a turn that stays degenerate after its re-samples ends the attempt, and the
+    # next attempt resumes at that turn (resumed_attempt), up to 3 attempts.
+    planned = plan
+    for attempt in range(1, 4):
+        try:
+            t = write_conversation(backend, prefix, 2, planned, attempt=attempt, round_=0, stats=stats)
+            break
+        except GenerationFailed as failed:
+            planned = resume_plan(plan, failed.written)
+    else:
+        pytest.fail("the 100-turn call was not written in 3 attempts")
     assert len(t.turns) == 100
     assert all(a.speaker != b.speaker for a, b in itertools.pairwise(t.turns))
     assert stats.calls >= 100
