@@ -94,9 +94,9 @@ def test_materialize_a_shard_and_the_library(
     exports = materialize(export_assets, partition_key=request_id, resources=resources, instance=instance)
     assert exports.success
     checks = exports.get_asset_check_evaluations()
-    # files_valid and no_planted_phi on each of the four exports
-    assert len(checks) == 8 and all(c.passed for c in checks), [c.metadata for c in checks]
-    assert {c.check_name for c in checks} == {"files_valid", "no_planted_phi"}
+    # files_valid (blocking) and no_planted_phi (a warning: it reports the scrubber's misses) on each export
+    assert len(checks) == 8 and {c.check_name for c in checks} == {"files_valid", "no_planted_phi"}
+    assert all(c.passed for c in checks if c.check_name == "files_valid"), [c.metadata for c in checks]
     delivered = [x["id"] for x in lib][: spec.count]
     contract = out / "exports" / "custom_json" / f"{request_id}.jsonl"
     assert [json.loads(x)["id"] for x in contract.read_text().splitlines()] == delivered
@@ -206,5 +206,5 @@ def test_a_planted_identifier_left_in_a_delivered_transcript_fails_the_export(pr
         [custom], partition_key="rleak", resources=resources, instance=instance, raise_on_error=False
     )
     [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "no_planted_phi"]
-    assert not check.passed
+    assert not check.passed and check.severity.value == "WARN"
     assert check.description == f"planted member_id survives in {records[1]['id']} turn 1 (1 in all)"
