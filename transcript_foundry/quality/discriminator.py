@@ -16,6 +16,7 @@ so (``judge.outcome``), and the shard's metadata counts the outcomes.
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
@@ -160,9 +161,13 @@ class Discriminator:
             report.hard_failure = True
             report.reasons.append(f"coherence {result.overall:.2f} below {COHERENCE_FLOOR:.2f}")
             named = {i.turn for i in report.issues}
+            # the turns the rules named, else those the weakest signals point at ("turn 7 (CUSTOMER): ...")
+            turns = result.weakest_turns() or [
+                int(m.group(1)) for r in result.reasons if (m := re.match(r"turn (\d+) \(", r))
+            ]
             report.issues.extend(
                 QualityIssue("coherence", turn, DEFAULT_HINT)
-                for turn in result.weakest_turns()[:3]
+                for turn in list(dict.fromkeys(turns))[:3]
                 if turn not in named
             )
         report.reasons.extend(r for r in result.reasons if r not in report.reasons)
