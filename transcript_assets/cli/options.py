@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +100,28 @@ def numbered_records(lines: Iterable[str]) -> Iterator[tuple[int, Any, str | Non
             yield number, json.loads(line), None
         except json.JSONDecodeError as exc:
             yield number, None, f"not JSON ({exc.msg} at column {exc.colno})"
+
+
+def transform_jsonl(
+    in_path: Path, out_path: Path, transform: Callable[[Any], dict[str, Any]], input_error: type[Exception]
+) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """Write ``transform(record)`` for each line of IN to OUT, flushed one record at a time (an interruption
+    loses nothing written). A line that is not JSON, or whose record raises ``input_error``, is left out and
+    reported. Returns ((line number, written record) ..., [{line, error} ...])."""
+    written: list[tuple[int, dict[str, Any]]] = []
+    errors: list[dict[str, Any]] = []
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with in_path.open(encoding="utf-8") as source, out_path.open("w", encoding="utf-8") as sink:
+        for number, record, not_json in numbered_records(source):
+            if not_json:
+                errors.append({"line": number, "error": not_json})
+                continue
+            try:
+                result = transform(record)
+            except input_error as exc:
+                errors.append({"line": number, "error": str(exc)})
+                continue
+            sink.write(json.dumps(result, ensure_ascii=False) + "\n")
+            sink.flush()
+            written.append((number, result))
+    return written, errors

@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
-from transcript_assets.cli.options import domain_packs, domains_option, fail, numbered_records
+from transcript_assets.cli.options import domain_packs, domains_option, fail, transform_jsonl
 from transcript_foundry.contract.job_spec import DEFAULT_QUALITY_THRESHOLD
 
 
@@ -51,26 +50,12 @@ def score(
     except RecordScoringError as exc:
         fail(str(exc))
         raise
-    errors: list[dict[str, Any]] = []
-    scored: list[dict[str, Any]] = []
     started = time.perf_counter()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with in_path.open(encoding="utf-8") as source, out_path.open("w", encoding="utf-8") as sink:
-        for number, record, not_json in numbered_records(source):
-            if not_json:
-                errors.append({"line": number, "error": not_json})
-                continue
-            try:
-                result = scorer.score(record)
-            except RecordScoringError as exc:
-                errors.append({"line": number, "error": str(exc)})
-                continue
-            sink.write(json.dumps(result, ensure_ascii=False) + "\n")
-            sink.flush()
-            q = result["quality"]
-            scored.append(
-                {"line": number, "id": result["id"], "overall": q["overall"], "passed": q["passed"]}
-            )
+    written, errors = transform_jsonl(in_path, out_path, scorer.score, RecordScoringError)
+    scored = [
+        {"line": n, "id": r["id"], "overall": r["quality"]["overall"], "passed": r["quality"]["passed"]}
+        for n, r in written
+    ]
     seconds = time.perf_counter() - started
     for error in errors[:30]:
         click.echo(f"error: {in_path}: line {error['line']}: {error['error']}", err=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from transcript_assets.cli.options import numbered_records
+from transcript_assets.cli.options import transform_jsonl
 
 
 @click.command("scrub")
@@ -62,30 +62,16 @@ def scrub(
         click.echo("error: -o/--out: must not be the input file (it is read while OUT is written)", err=True)
         sys.exit(2)
     scrubber = PhiScrubber(mode=mode, replacement=replacement)  # type: ignore[arg-type]
-    errors: list[dict[str, Any]] = []
     per_record: list[dict[str, Any]] = []
     kinds: Counter[str] = Counter()
     turns = 0
     started = time.perf_counter()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with in_path.open(encoding="utf-8") as source, out_path.open("w", encoding="utf-8") as sink:
-        for number, record, not_json in numbered_records(source):
-            if not_json:
-                errors.append({"line": number, "error": not_json})
-                continue
-            try:
-                scrubbed = scrubber.scrub_record(record)
-            except PhiInputError as exc:
-                errors.append({"line": number, "error": str(exc)})
-                continue
-            sink.write(json.dumps(scrubbed, ensure_ascii=False) + "\n")
-            sink.flush()
-            found = Counter(span["kind"] for span in scrubbed["phi"])
-            kinds.update(found)
-            turns += len(scrubbed["turns"])
-            per_record.append(
-                {"line": number, "id": scrubbed.get("id"), "entities": dict(sorted(found.items()))}
-            )
+    written, errors = transform_jsonl(in_path, out_path, scrubber.scrub_record, PhiInputError)
+    for number, scrubbed in written:
+        found = Counter(span["kind"] for span in scrubbed["phi"])
+        kinds.update(found)
+        turns += len(scrubbed["turns"])
+        per_record.append({"line": number, "id": scrubbed.get("id"), "entities": dict(sorted(found.items()))})
     seconds = time.perf_counter() - started
     for error in errors[:30]:
         click.echo(f"error: {in_path}: line {error['line']}: {error['error']}", err=True)
