@@ -13,11 +13,13 @@ demo: venv
 	.venv/bin/transcripts generate "$(DEMO_REQUEST)" --out out/demo
 
 test: venv
+	bash tools/ensure-browser.sh
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/python -m pytest
 
 test-fast: venv
+	bash tools/ensure-browser.sh
 	.venv/bin/python -m pytest -m "not slow"
 
 lint: venv

@@ -34,14 +34,25 @@ cache_root="${TRANSCRIPTS_VENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/transcript
 key=$( (cat requirements.lock; "$PYTHON" -c 'import sys; print(sys.version)'; uname -m; echo "$llama_cflags"; [ -z "$llama_cmake_args" ] || echo "$llama_cmake_args") \
   | sha256sum | cut -c1-16)
 venv="$cache_root/$key"
+# The llama-cpp-python wheel is cached on its own, keyed by its pin, the Python version, the machine and the
+# compiler flags, so that a change elsewhere in requirements.lock rebuilds the virtualenv in a minute instead of
+# recompiling llama.cpp (a hidden folder: the clean-up below keeps it).
+wheel_key=$( (grep -i '^llama[-_]cpp[-_]python==' requirements.lock; "$PYTHON" -c 'import sys; print(sys.version)'; uname -m;
+  echo "$llama_cflags"; [ -z "$llama_cmake_args" ] || echo "$llama_cmake_args") | sha256sum | cut -c1-16)
+wheels="$cache_root/.llama-wheels/$wheel_key"
 
 install_deps() {
   CMAKE_ARGS="$llama_cmake_args" bash tools/install.sh --python "$venv/bin/python" --phase deps \
-    --wheel-dir "$venv/wheels" orchestrator
+    --wheel-dir "$wheels" orchestrator
 }
 build_llama_wheel_only() {
-  CMAKE_ARGS="$llama_cmake_args" bash tools/install.sh --python "$venv/bin/python" --phase wheel \
-    --wheel-dir "$venv/wheels" orchestrator
+  # One compile per wheel key, also when two checkouts with different locks set up at once.
+  (
+    exec 8>"$cache_root/.lock-wheel-$wheel_key"
+    flock 8
+    CMAKE_ARGS="$llama_cmake_args" bash tools/install.sh --python "$venv/bin/python" --phase wheel \
+      --wheel-dir "$wheels" orchestrator
+  )
 }
 
 mkdir -p "$cache_root"
@@ -49,22 +60,24 @@ exec 9>"$cache_root/.lock-$key"
 flock 9
 if [ ! -f "$venv/.complete" ]; then
   echo ">> building the virtualenv for requirements.lock ($key) in $venv"
-  echo ">> llama-cpp-python compiles from source once: about 10 minutes on 2 cores"
+  echo ">> llama-cpp-python compiles from source once per set of flags (about 10 minutes on 2 cores); later lock changes reuse the wheel"
   rm -rf "$venv"   # a build without .complete was interrupted: start over
   "$PYTHON" -m venv "$venv"
+  build_llama_wheel_only >/dev/null
   # tools/install.sh (the images' install path too): llama-cpp-python first, from source, with our compiler
   # flags and without pip's wheel cache (a cached wheel could have been built with other flags), as a wheel
   # kept in the virtualenv's folder (wheels/), so that a second environment of the same machine (an agent
   # virtualenv, the agent-only install test) needs no second compile; then the rest of the lock.
+  # (The wheel lives in the wheel cache above; build_llama_wheel_only made sure it is there.)
   install_deps
   touch "$venv/.complete"
   # Keep the three most recently built virtualenvs.
   ls -1dt "$cache_root"/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
 fi
 if [ "${1:-}" = "--llama-wheel" ]; then
-  # The llama-cpp-python wheel this virtualenv was built from (older caches did not keep it: build it now).
+  # The llama-cpp-python wheel this virtualenv was built from.
   build_llama_wheel_only >&2
-  echo "$venv/wheels"
+  echo "$wheels"
   exit 0
 fi
 
