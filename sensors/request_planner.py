@@ -82,9 +82,9 @@ class RequestPlanner:
         )
 
     def export_assets(self, request_id: str) -> list[str]:
-        """Asset keys of the request's export formats."""
+        """Asset keys of the request's export formats, and its dataset report."""
         spec = JobSpec.model_validate(self.ledger.get_request(request_id).spec)
-        return [f"{canonical_format(f)}_export" for f in spec.formats]
+        return [f"{canonical_format(f)}_export" for f in spec.formats] + ["dataset_report"]
 
     def finish(self, request_id: str) -> tuple[str, str | None]:
         """Record the outcome (fulfilled / exhausted) and write the request's files; (status, reason)."""

@@ -12,6 +12,7 @@ from sensors.activity import build_activity_sensor
 from sensors.alerting import build_node_health_alerts_sensor, build_run_failure_alerts_sensor
 from sensors.request_intake import build_request_intake_sensor
 from sensors.thermal_guard import build_thermal_guard_sensor
+from transcript_assets.dataset_report import dataset_report
 from transcript_assets.jobs import build_library_job, export_request_job, generate_shard_job
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
@@ -38,7 +39,14 @@ activity_sensor = build_activity_sensor([generate_shard_job])
 alerting_sensors = [build_run_failure_alerts_sensor(), build_node_health_alerts_sensor()]
 
 defs = Definitions(
-    assets=[raw_transcripts, scrubbed_transcripts, scored_transcripts, transcript_library, *export_assets],
+    assets=[
+        raw_transcripts,
+        scrubbed_transcripts,
+        scored_transcripts,
+        transcript_library,
+        *export_assets,
+        dataset_report,
+    ],
     jobs=[generate_shard_job, build_library_job, export_request_job],
     resources=build_resources(),
     sensors=[request_intake_sensor, thermal_guard_sensor, activity_sensor, *alerting_sensors],

@@ -16,6 +16,7 @@ build_library_job = define_asset_job(
 
 export_request_job = define_asset_job(
     name="export_request",
-    selection=AssetSelection.groups("exports"),
-    description="Write a request's transcripts in its export formats (run with an asset selection).",
+    selection=AssetSelection.groups("exports", "reports"),
+    description="Write a request's transcripts in its export formats and its dataset report (run with an "
+    "asset selection).",
 )

@@ -73,9 +73,7 @@ def build_export_asset(fmt: str) -> AssetsDefinition:
             AssetCheckSpec(
                 PLANTED_CHECK,
                 asset=name,
-                # A warning for now: the scrubber still misses some planted values (a street address said
-                # without its street type), and a blocking check would fail the export on them.
-                blocking=False,
+                blocking=True,
                 description="No identifier a plan planted (name, member ID, date of birth ...) survives, "
                 "written or spoken, in any delivered transcript.",
             ),
@@ -115,7 +113,7 @@ def build_export_asset(fmt: str) -> AssetsDefinition:
                 AssetCheckResult(
                     check_name=PLANTED_CHECK,
                     passed=not leaks,
-                    severity=AssetCheckSeverity.WARN,
+                    severity=AssetCheckSeverity.ERROR,
                     metadata={"leaks": MetadataValue.json(leaks[:50]), "transcripts_checked": len(records)},
                     description=(
                         f"planted {leaks[0]['kind']} survives in {leaks[0]['id']} turn {leaks[0]['turn']}"

@@ -156,10 +156,11 @@ class RequestRunner:
             self._execute_shards([key])
             shards_run += 1
         formats = [canonical_format(f) for f in (formats or spec.formats)]
-        summary = self._summarize(request_id, time.perf_counter() - started, shards_run, formats)
-        if summary.accepted:
+        if self.ledger.state_counts(request_id)["accepted"]:
+            # Exports and the dataset report first, so the summary names a failed export check and
+            # carries the report's headline.
             self.export(request_id, formats, mapping)
-            summary.dagster_runs = list(self.runs)
+        summary = self._summarize(request_id, time.perf_counter() - started, shards_run, formats)
         write_summary(summary)
         return summary
 
@@ -176,9 +177,9 @@ class RequestRunner:
         )
 
     def export(self, request_id: str, formats: list[str], mapping: str | None = None) -> None:
-        """Materialize the request's export assets for ``formats`` (one Dagster run)."""
+        """Materialize the request's export assets for ``formats`` and its dataset report (one Dagster run)."""
         self.instance.add_dynamic_partitions(REQUESTS_PARTITION_NAME, [request_id])
-        keys = [AssetKey(f"{canonical_format(f)}_export") for f in formats]
+        keys = [AssetKey(f"{canonical_format(f)}_export") for f in formats] + [AssetKey("dataset_report")]
         ops_config = {"custom_json_export": {"config": {"mapping": mapping}}} if mapping else None
         self._execute("export_request", request_id, asset_selection=keys, ops_config=ops_config)
 

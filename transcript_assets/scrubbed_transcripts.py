@@ -78,13 +78,13 @@ def scrubbed_transcripts(
             continue
         row = slot_rows.get(record["id"])
         facts = dict((row.plan or {}).get("facts") or {}) if row is not None else {}
-        names = [facts["person_name"]] if "person_name" in facts else None
-        scrubbed = scrubber.scrub_record(record, known_names=names)
+        scrubbed = scrubber.scrub_record(record, planted=facts)
         Transcript.model_validate(scrubbed)
-        planted.add(facts, record, scrubbed)
+        slot_planted = planted.add(facts, record, scrubbed)
         if row is not None and row.state == "generated":
-            # The raw text leaves the ledger: what scoring, the library and the exports read is scrubbed.
-            ledger.record_generated(row.slot_id, scrubbed, row.attempts)
+            # The raw text leaves the ledger: what scoring, the library and the exports read is scrubbed;
+            # the slot keeps which planted identifiers the raw call said and which survived.
+            ledger.record_scrubbed(row.slot_id, scrubbed, slot_planted)
         kinds.update(span["kind"] for span in scrubbed["phi"])
         turns += len(scrubbed["turns"])
         records.append(scrubbed)

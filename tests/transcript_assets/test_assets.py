@@ -94,7 +94,7 @@ def test_materialize_a_shard_and_the_library(
     exports = materialize(export_assets, partition_key=request_id, resources=resources, instance=instance)
     assert exports.success
     checks = exports.get_asset_check_evaluations()
-    # files_valid (blocking) and no_planted_phi (a warning: it reports the scrubber's misses) on each export
+    # files_valid and no_planted_phi, both blocking, on each export
     assert len(checks) == 8 and {c.check_name for c in checks} == {"files_valid", "no_planted_phi"}
     assert all(c.passed for c in checks if c.check_name == "files_valid"), [c.metadata for c in checks]
     delivered = [x["id"] for x in lib][: spec.count]
@@ -206,5 +206,6 @@ def test_a_planted_identifier_left_in_a_delivered_transcript_fails_the_export(pr
         [custom], partition_key="rleak", resources=resources, instance=instance, raise_on_error=False
     )
     [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "no_planted_phi"]
-    assert not check.passed and check.severity.value == "WARN"
+    assert not check.passed and check.severity.value == "ERROR"
+    assert next(s for s in custom.check_specs if s.name == "no_planted_phi").blocking
     assert check.description == f"planted member_id survives in {records[1]['id']} turn 1 (1 in all)"

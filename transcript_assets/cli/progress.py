@@ -27,6 +27,15 @@ def print_summary(summary: dict[str, Any]) -> None:
             click.echo(f"    {n:>3} × {reason}")
     if summary["reason"]:
         click.echo(f"  {summary['reason']}")
+    failed_checks = summary.get("failed_checks") or []
+    if failed_checks:
+        click.echo(
+            f"  {len(failed_checks)} blocking check(s) failed (summary.json lists them), e.g. {failed_checks[-1]}"
+        )
+    if summary.get("report"):
+        from transcript_assets.cli.report import format_headline
+
+        click.echo(format_headline(summary["report"]))
     for name, path in summary["paths"].items():
         click.echo(f"  {name}: {path}")
 

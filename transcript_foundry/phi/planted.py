@@ -83,6 +83,10 @@ def planted_mentions(facts: Mapping[str, str], texts: Sequence[str]) -> list[Pla
     return found
 
 
+def _mention(m: PlantedMention) -> dict[str, Any]:
+    return {"turn": m.turn, "kind": m.kind, "form": m.form}
+
+
 def _texts(record: Mapping[str, Any]) -> list[str]:
     return [str(t.get("text", "")) for t in record.get("turns", [])]
 
@@ -95,12 +99,36 @@ class PlantedRecall:
     survived: Counter[str] = field(default_factory=Counter)
     survivors: list[dict[str, Any]] = field(default_factory=list)  # id, turn, kind, form
 
-    def add(self, facts: Mapping[str, str], raw: Mapping[str, Any], scrubbed: Mapping[str, Any]) -> None:
-        for m in planted_mentions(facts, _texts(raw)):
-            self.said[f"{m.kind}/{m.form}"] += 1
-        for m in planted_mentions(facts, _texts(scrubbed)):
-            self.survived[f"{m.kind}/{m.form}"] += 1
-            self.survivors.append({"id": scrubbed.get("id"), "turn": m.turn, "kind": m.kind, "form": m.form})
+    def add(
+        self, facts: Mapping[str, str], raw: Mapping[str, Any], scrubbed: Mapping[str, Any]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Count one call; returns its slot record: the planted mentions the raw call said and those the
+        scrubbed call still says (each {turn, kind, form}), what the ledger keeps per slot."""
+        record = {
+            "said": [_mention(m) for m in planted_mentions(facts, _texts(raw))],
+            "survived": [_mention(m) for m in planted_mentions(facts, _texts(scrubbed))],
+        }
+        self.add_slot_record(str(scrubbed.get("id")), record)
+        return record
+
+    def add_slot_record(self, transcript_id: str, record: Mapping[str, Any]) -> None:
+        """Count a call from its slot record (what ``add`` returned, read back from the ledger)."""
+        for m in record.get("said", []):
+            self.said[f"{m['kind']}/{m['form']}"] += 1
+        for m in record.get("survived", []):
+            self.survived[f"{m['kind']}/{m['form']}"] += 1
+            self.survivors.append({"id": transcript_id, **m})
+
+    def by(self, part: int) -> dict[str, dict[str, Any]]:
+        """Said, survived and recall grouped by kind (part 0) or by form (part 1)."""
+        groups: dict[str, dict[str, Any]] = {}
+        for key, n in self.said.items():
+            group = groups.setdefault(key.split("/")[part], {"said": 0, "survived": 0})
+            group["said"] += n
+            group["survived"] += self.survived.get(key, 0)
+        for group in groups.values():
+            group["recall"] = round(1 - group["survived"] / group["said"], 4) if group["said"] else 1.0
+        return dict(sorted(groups.items()))
 
     def recall(self) -> float:
         total = sum(self.said.values())
@@ -111,5 +139,7 @@ class PlantedRecall:
             "said": dict(sorted(self.said.items())),
             "survived": dict(sorted(self.survived.items())),
             "recall": self.recall(),
+            "by_kind": self.by(0),
+            "by_form": self.by(1),
             "survivors": self.survivors[:50],
         }

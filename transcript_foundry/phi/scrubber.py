@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from transcript_foundry.phi.entity_kinds import (
     mask_for,
     mode_for_domain,
 )
+from transcript_foundry.phi.known_values import known_value_spans
 from transcript_foundry.phi.normalised_text import NormalisedText, merge_rewrites
 from transcript_foundry.phi.not_identifiers import NOT_A_NAME, NOT_A_PLACE
 from transcript_foundry.phi.spoken_contacts import spoken_contact_rewrites
@@ -192,10 +194,13 @@ class PhiScrubber:
         texts: list[str],
         mode: Mode,
         protected: list[str] | None = None,
-        known_names: list[str] | None = None,
+        planted: Mapping[str, str] | None = None,
     ) -> list[list[Detection]]:
-        """Every identifier in each turn, in original-text coordinates. ``known_names``: names the caller of
-        this call is known by (a generated call's plan names its caller), found wherever they are said."""
+        """Every identifier in each turn, in original-text coordinates. ``planted``: the identifiers a
+        generated call's plan fixed (its facts: the caller's name, member ID, phone ...), found wherever
+        they are said, in any mode, whatever the recognizers make of the sentence."""
+        planted = planted or {}
+        known_names = [planted["person_name"]] if planted.get("person_name") else []
         kinds = MODE_KINDS[mode]
         protected = protected or []
         normalised = [_normalise(t) for t in texts]
@@ -215,7 +220,7 @@ class PhiScrubber:
             )
             spans = _merge(
                 [s for r in results if (s := self._span(r, norm.text, candidates))]
-                + _known_name_spans(norm.text, known_names or [], protected)
+                + _known_name_spans(norm.text, known_names, protected)
             )
             spans = self._from_question(texts[index - 1] if index else None, norm.text, spans, kinds)
             for span in spans:
@@ -223,7 +228,10 @@ class PhiScrubber:
                     norm.text[max(0, span.norm_start - 60) : span.norm_start]
                 ):
                     span.kind = "DOB"
-            found.append([s for s in spans if s.kind in kinds])
+            found.append(
+                [s for s in spans if s.kind in kinds]
+                + [_Span(start, end, kind) for start, end, kind in known_value_spans(norm.text, planted)]
+            )
         found = self._repeat_across_turns(normalised, found, kinds, protected)
         return [
             self._to_original(text, norm, spans, protected)
@@ -334,12 +342,14 @@ class PhiScrubber:
         return detections
 
     # ---- replacement ------------------------------------------------------------------------------
-    def scrub_record(self, record: dict[str, Any], known_names: list[str] | None = None) -> dict[str, Any]:
+    def scrub_record(
+        self, record: dict[str, Any], planted: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """A copy of ``record`` with every turn's text scrubbed and ``phi`` spans (see the module docstring);
-        ``known_names``: the caller's names where the call's plan fixed them (replaced wherever said)."""
+        ``planted``: the identifiers the call's plan fixed (its facts), replaced wherever said."""
         texts = turn_texts(record)
         protected = protected_phrases(record)
-        detections = self.detect(texts, self.mode_for(record), protected, known_names)
+        detections = self.detect(texts, self.mode_for(record), protected, planted)
         seed_source = str(record.get("id") or "\n".join(texts[:1]))
         book = SurrogateBook(self._faker, transcript_seed(seed_source), frozenset(protected))
         scrubbed = copy.deepcopy(record)

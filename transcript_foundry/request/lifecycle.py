@@ -20,6 +20,7 @@ from transcript_foundry.domains.domain_pack import DomainPack
 from transcript_foundry.formats.export_formats import canonical_format
 from transcript_foundry.generation.conversation_plan import plan_conversation
 from transcript_foundry.quality.feedback_loop import reason_key
+from transcript_foundry.report.request_report import written_headline
 from transcript_foundry.request.progress import next_shard_size, slot_budget
 from transcript_foundry.settings.store import SettingsStore
 from transcript_foundry.state.ledger import RequestLedger
@@ -71,8 +72,9 @@ class RequestSummary:
     accepted_tokens_per_second: float
     conversations_per_hour: float
     failure_reasons: dict[str, int] = field(default_factory=dict)
-    failed_checks: list[str] = field(default_factory=list)  # blocking asset checks that failed a shard
+    failed_checks: list[str] = field(default_factory=list)  # blocking asset checks that failed a run
     paths: dict[str, str] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)  # the dataset report's headline (report/)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,11 +207,16 @@ def summarize_request(
         failure_reasons=dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
         failed_checks=list(failed_checks or []),
     )
+    written = written_headline(request)
+    if written is not None:
+        summary.report = written[0]
+        summary.paths["report"] = str(written[1])
     if request.out_dir:
         out = Path(request.out_dir)
         transcripts_path = out / "transcripts.jsonl"
         write_jsonl(transcripts_path, [r.transcript for r in delivered if r.transcript is not None])
         summary.paths = {
+            **summary.paths,
             "transcripts": str(transcripts_path),
             "summary": str(out / "summary.json"),
             **{f: str(out / "exports" / f) for f in formats},

@@ -39,6 +39,10 @@ class ProjectPaths:
         return self.home / "exports"
 
     @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
     def state_url(self) -> str:
         return os.environ.get(STATE_URL_ENV) or f"sqlite:///{(self.home / 'state.db').resolve()}"
 

@@ -58,6 +58,7 @@ class SlotRow:
     duplicate_of: str | None
     duplicate_rule: str | None = None
     duplicate_similarity: float | None = None
+    planted: dict[str, Any] | None = None  # {"said": [mention], "survived": [mention]} (phi/planted.py)
 
 
 def _slot(row: Any) -> SlotRow:
@@ -76,6 +77,7 @@ def _slot(row: Any) -> SlotRow:
         duplicate_of=row.duplicate_of,
         duplicate_rule=row.duplicate_rule,
         duplicate_similarity=row.duplicate_similarity,
+        planted=row.planted,
     )
 
 
@@ -242,6 +244,11 @@ class RequestLedger(BaseModel):
 
     def record_generated(self, slot_id: str, transcript: dict[str, Any], attempts: int) -> None:
         self._set(slot_id, state="generated", transcript=transcript, attempts=attempts, reason=None)
+
+    def record_scrubbed(self, slot_id: str, transcript: dict[str, Any], planted: dict[str, Any]) -> None:
+        """The scrubbed text replaces the raw one; ``planted`` says which planted values the raw call said
+        and which the scrubber left (``PlantedRecall.slot_record``)."""
+        self._set(slot_id, transcript=transcript, planted=planted)
 
     def record_failed(self, slot_id: str, reason: str, attempts: int) -> None:
         self._set(slot_id, state="failed", reason=reason, attempts=attempts)

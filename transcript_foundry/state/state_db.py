@@ -85,6 +85,8 @@ slots = Table(
     ),  # the rule's similarity to duplicate_of (migration 3)
     Column("library_seq", Integer, nullable=True),
     Column("updated_at", DateTime(timezone=True), server_default=func.now(), onupdate=func.now()),
+    # The plan's identifiers said in the raw call and those the scrubber left (migration 9; phi/planted.py).
+    Column("planted", JSON, nullable=True),
     Index("ix_slots_request_state", "request_id", "state"),
     Index("ix_slots_state", "state"),
     Index("ix_slots_hash", "content_hash"),
@@ -249,6 +251,11 @@ def _v8_quality_signals(conn: Connection) -> None:
     _add_missing_columns(conn, quality_rounds, ("discriminator", "signals"))
 
 
+def _v9_planted(conn: Connection) -> None:
+    """Each scrubbed slot records which planted identifiers its raw call said and which survived."""
+    _add_missing_columns(conn, slots, ("planted",))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_nodes),
@@ -256,6 +263,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (4, _v4_quality_rounds),
     (7, _v7_settings_intake_alerts),
     (8, _v8_quality_signals),
+    (9, _v9_planted),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

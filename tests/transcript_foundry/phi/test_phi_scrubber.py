@@ -282,7 +282,7 @@ def test_the_plans_caller_name_is_scrubbed_wherever_it_is_said(scrubber: PhiScru
         "Thank you, Carmen. I'll send the appeal today.",
     )
     plain = scrubber.scrub_record(record)
-    known = scrubber.scrub_record(record, known_names=["Carmen O'Brien"])
+    known = scrubber.scrub_record(record, planted={"person_name": "Carmen O'Brien"})
     assert "Carmen" not in " ".join(t["text"] for t in known["turns"])
     assert {p["turn"] for p in known["phi"] if p["kind"] == "NAME"} >= {0, 2}
     assert known["turns"][1] == plain["turns"][1]
