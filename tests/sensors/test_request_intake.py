@@ -218,7 +218,10 @@ def test_open_request_gets_next_shard_library_and_export(
     export = tick(instance, ledger)
     (export_run,) = export.run_requests
     assert (export_run.job_name, export_run.partition_key) == ("export_request", request_id)
-    assert [k.to_user_string() for k in export_run.asset_selection] == ["custom_json_export"]
+    assert [k.to_user_string() for k in export_run.asset_selection] == [
+        "custom_json_export",
+        "dataset_report",
+    ]
     assert [(p.partitions_def_name, list(p.partition_keys)) for p in export.dynamic_partitions_requests] == [
         ("transcript_requests", [request_id])
     ]

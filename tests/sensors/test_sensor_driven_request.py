@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, RunRequest, SensorResult, build_sensor_context, materialize
 
+from transcript_assets.dataset_report import dataset_report
 from transcript_assets.definitions import build_resources, request_intake_sensor
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
@@ -23,7 +24,7 @@ from transcript_foundry.settings.store import SettingsStore
 ASSETS_BY_JOB = {
     "generate_shard": [raw_transcripts, scrubbed_transcripts, scored_transcripts],
     "build_library": [transcript_library],
-    "export_request": export_assets,
+    "export_request": [*export_assets, dataset_report],
 }
 
 
@@ -70,4 +71,7 @@ def test_inbox_request_is_fulfilled_by_sensor_ticks(project_home: Path, embedded
     assert ledger.state_counts(row.request_id)["accepted"] >= 1
     exported = list((project_home / "exports" / "custom_json" / row.request_id).iterdir())
     assert exported, "the export run wrote nothing"
+    # The dataset report of a request without an output folder goes under the project home.
+    report = project_home / "reports" / row.request_id / "report.html"
+    assert report.exists() and "Dataset report" in report.read_text()
     assert (inbox / "processed" / "retail.yaml").exists()

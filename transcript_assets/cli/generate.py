@@ -157,4 +157,8 @@ def generate(
         click.echo(json.dumps(data, indent=2))
     else:
         print_summary(data)
+    # A blocking check of the export run (files_valid, no_planted_phi) failed: the files are not deliverable.
+    export_failed = [c for c in summary.failed_checks if c.startswith(f"{request_id}:")]
+    if export_failed:
+        fail(f"the export did not pass its checks: {export_failed[0]}", code=1)
     sys.exit(0 if summary.fulfilled else 1)

@@ -133,6 +133,23 @@ def test_generate_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
         "stories.yml",
         "domain.yml",
     }
+    # The dataset report is written beside the output, its headline in the summary and on the terminal.
+    report = json.loads((out / "report" / "report.json").read_text())
+    assert summary["report"] == report["headline"] and report["headline"]["transcripts"] == 2
+    assert (
+        summary["paths"]["report"] == str(out / "report" / "report.html")
+        and "realism vs real callers" in done.stdout
+    )
+    assert report["coverage"]["dimensions"]["emotional_tone"]["delivered"] == {"anxious": 2}
+    # Healthcare plans plant identifiers (the caller's name, member ID, date of birth ...); every delivered slot
+    # records which its raw call said and which survived scrubbing, and none survived: the export's blocking
+    # no_planted_phi check passed (the run would have failed otherwise) and the report's recall agrees.
+    with sqlite3.connect(home / "state.db") as db:
+        rows = db.execute("select plan, planted from slots where state = 'accepted'").fetchall()
+    assert rows and all(json.loads(plan)["facts"] and planted is not None for plan, planted in rows)
+    assert all(json.loads(planted)["survived"] == [] for _, planted in rows)
+    if report["planted_phi"] is not None:  # the delivered calls said some planted value (sampled text)
+        assert report["planted_phi"]["recall"] == 1.0 and report["planted_phi"]["survivors"] == []
     # The runs are real Dagster runs on the project's instance (what `dagster dev` shows).
     from dagster import DagsterInstance, DagsterRunStatus
     from dagster._core.instance.ref import InstanceRef
