@@ -29,6 +29,7 @@ from transcript_foundry.generation.call_stats import CallStats
 from transcript_foundry.generation.conversation_plan import ConversationPlan
 from transcript_foundry.generation.few_shot_prompt import exemplar_seed
 from transcript_foundry.generation.generator import GeneratorSettings, TranscriptGenerator
+from transcript_foundry.phi.planted import final_slot_record
 from transcript_foundry.quality.discriminator import (
     Discriminator,
     DiscriminatorSettings,
@@ -125,6 +126,16 @@ def scored_transcripts(
     from transcript_foundry.phi.scrubber import PhiScrubber  # Presidio loads only when a shard is scored
 
     scrubber = PhiScrubber()
+    facts = {s: dict(slot_rows[s].plan.get("facts") or {}) for s in to_score}
+    raw_drafts: dict[str, list[dict[str, Any]]] = {s: [] for s in to_score}
+
+    def scrub_draft(draft: Transcript) -> Transcript:
+        """A regenerated draft is scrubbed like the first ones (told its plan's planted values) before it
+        is scored; its raw text counts towards the slot's planted record."""
+        record = draft.to_record()
+        raw_drafts[record["id"]].append(record)
+        return Transcript.model_validate(scrubber.scrub_record(record, planted=facts[record["id"]]))
+
     discriminator = build_discriminator(
         config,
         llm_pool,
@@ -146,8 +157,7 @@ def scored_transcripts(
         # The shard's own exemplars: its few-shot prefix is still in the KV cache (the sampling seeds
         # differ per round).
         exemplar_seed=lambda round_: exemplar_seed(shard.request.seed, shard_number(shard.shard_key)),
-        # A regenerated draft is scrubbed like the first ones before it is scored.
-        postprocess=lambda draft: Transcript.model_validate(scrubber.scrub_record(draft.to_record())),
+        postprocess=scrub_draft,
     )
     plans = {s: ConversationPlan.model_validate(slot_rows[s].plan) for s in to_score}
     result = loop.run(to_score, plans, {s: slot_rows[s].attempts for s in to_score})
@@ -159,6 +169,12 @@ def scored_transcripts(
     for slot_id, transcript in result.rejected.items():
         report = result.reports[slot_id]
         ledger.record_rejected(slot_id, "; ".join(report.reasons), report.as_dict(), transcript.to_record())
+    for slot_id, transcript in {**result.passed, **result.rejected}.items():
+        if raw_drafts[slot_id]:
+            final = final_slot_record(
+                slot_rows[slot_id].planted, raw_drafts[slot_id], transcript.to_record(), facts[slot_id]
+            )
+            ledger.record_planted(slot_id, final)
     for record in result.rounds:
         ledger.add_quality_round(
             run_id=context.run.run_id,

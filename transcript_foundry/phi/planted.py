@@ -52,8 +52,9 @@ def _said(kind: str, value: str, text: str) -> str | None:
             return "written"
         return "spoken" if digits in _spoken_digits(text) else None
     if kind == "person_name":
+        # As a name is written: "Grace" or "GRACE", not "grace period" (the scrubber matches the same).
         parts = [p for p in re.findall(r"[A-Za-z'’-]+", value) if len(p) > 2]
-        hit = any(re.search(rf"\b{re.escape(p.lower())}\b", lowered) for p in parts)
+        hit = any(re.search(rf"\b(?:{re.escape(p)}|{re.escape(p.upper())})\b", text) for p in parts)
         return "written" if hit else None
     if kind == "date_of_birth":
         match = re.match(r"([A-Za-z]+) (\d+), (\d{4})", value)
@@ -89,6 +90,27 @@ def _mention(m: PlantedMention) -> dict[str, Any]:
 
 def _texts(record: Mapping[str, Any]) -> list[str]:
     return [str(t.get("text", "")) for t in record.get("turns", [])]
+
+
+def mentions(facts: Mapping[str, str], record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The planted mentions a record says, each {turn, kind, form}."""
+    return [_mention(m) for m in planted_mentions(facts, _texts(record))]
+
+
+def final_slot_record(
+    earlier: Mapping[str, Any] | None,
+    raw_drafts: Sequence[Mapping[str, Any]],
+    final: Mapping[str, Any],
+    facts: Mapping[str, str],
+) -> dict[str, list[dict[str, Any]]]:
+    """A slot's planted record once the quality loop is done with it: said = what the first raw call said
+    plus what each regenerated raw draft said (rewritten turns are model output, planted values and all),
+    each mention once; survived = what the delivered (final, scrubbed) text still says."""
+    said: list[dict[str, Any]] = []
+    for m in [*(earlier or {}).get("said", []), *(m for d in raw_drafts for m in mentions(facts, d))]:
+        if m not in said:
+            said.append(m)
+    return {"said": said, "survived": mentions(facts, final)}
 
 
 @dataclass

@@ -391,7 +391,7 @@ def _known_name_spans(text: str, names: list[str], protected: list[str]) -> list
     return [
         _Span(m.start(), m.end(), "NAME")
         for part in sorted(parts)
-        for m in re.finditer(rf"(?<![\w'’-]){re.escape(part)}(?![\w’-])", text)
+        for m in re.finditer(rf"(?<![\w'’-])(?:{re.escape(part)}|{re.escape(part.upper())})(?![\w’-])", text)
     ]
 
 

@@ -250,6 +250,10 @@ class RequestLedger(BaseModel):
         and which the scrubber left (``PlantedRecall.slot_record``)."""
         self._set(slot_id, transcript=transcript, planted=planted)
 
+    def record_planted(self, slot_id: str, planted: dict[str, Any]) -> None:
+        """The slot's planted record after the quality loop rewrote (and re-scrubbed) some of its turns."""
+        self._set(slot_id, planted=planted)
+
     def record_failed(self, slot_id: str, reason: str, attempts: int) -> None:
         self._set(slot_id, state="failed", reason=reason, attempts=attempts)
 
