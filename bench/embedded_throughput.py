@@ -1,6 +1,7 @@
 """Benchmark: the pipeline on the embedded model against a bare llama-cpp-python loop, same prompts, one run.
 
     .venv/bin/python bench/embedded_throughput.py [--count 12] [--threads N] [--sequences 4] [--single-sequence]
+        [--peer]
 
 Both sides write the same planned conversations (same few-shot prefix, beat labels, sampling settings and
 seeds; the bare loop is what a user would write by hand: one completion per turn, one sequence, nothing
@@ -8,7 +9,10 @@ checked). The pipeline side is the real thing: `transcripts generate` minus the 
 Dagster runs → quality gate with regeneration → library → exports) on a throw-away project home, with the
 local node decoding ``--sequences`` conversations together (its default, 4). ``--single-sequence`` adds a
 third side per round, the pipeline at one sequence: its ratio to the bare loop is the pipeline's overhead
-alone, with the batching taken out. Each side runs in its
+alone, with the batching taken out. ``--peer`` adds the honest peer (bench/llama_server_peer.py): llama.cpp's
+own llama-server with ``--parallel`` = ``--sequences`` slots, built from the same vendored sources, driven by
+an asyncio ``openai`` client with that many conversations in flight, and the pipeline with that server as its
+only node; the ratios against the server are printed. Each side runs in its
 own process so its peak memory (max RSS) is its own; the sides alternate for ``--rounds`` pairs and the
 median ratio is reported, with the absolute numbers of that round. Printed: accepted output tokens/s and
 conversations/hour of both, their ratio (the headline), the raw-generation ratio (all tokens, accepted or
@@ -48,11 +52,9 @@ def _spec_and_ids(count: int, out_dir: Path) -> tuple[Any, str, str]:
     return spec, request_id, shard_key(request_id, 0)
 
 
-def bare_loop(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
-    """One completion per turn with llama-cpp-python directly: no cleaning, no checks, no state."""
-    started = time.perf_counter()
-    from llama_cpp import Llama
-
+def planned_jobs(count: int, out_dir: Path) -> list[dict[str, Any]]:
+    """The planned conversations every side writes: the prompt so far (few-shot prefix and the call's
+    header) and, per turn, its beat label and sampling seed."""
     from transcript_foundry.domains.domain_pack import load_domain_packs
     from transcript_foundry.generation.conversation_plan import plan_conversation
     from transcript_foundry.generation.few_shot_prompt import (
@@ -62,15 +64,37 @@ def bare_loop(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
         select_exemplars,
         shared_prefix,
     )
-    from transcript_foundry.generation.turn_by_turn import TurnByTurnSettings, derived_seed
-    from transcript_foundry.llm.dry_penalty import DryPenalty
-    from transcript_foundry.llm.embedded_model import ensure_embedded_model
+    from transcript_foundry.generation.turn_by_turn import derived_seed
 
     spec, request_id, _ = _spec_and_ids(count, out_dir)
     pack = load_domain_packs()["healthcare"]
-    settings = TurnByTurnSettings()
     exemplars = select_exemplars(pack, "frustrated", 2, random.Random(exemplar_seed(SEED, 0)))
     prefix = shared_prefix(pack, exemplars)
+    jobs = []
+    for index in range(count):
+        plan = plan_conversation(spec, pack, request_id, SEED, index)
+        jobs.append(
+            {
+                "text": prefix + conversation_header(plan, len(exemplars) + 1),
+                "turns": [
+                    (planned_label(planned, plan.emotional_tone), derived_seed(plan.seed, 1, 0, i, 0))
+                    for i, planned in enumerate(plan.turns)
+                ],
+            }
+        )
+    return jobs
+
+
+def bare_loop(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
+    """One completion per turn with llama-cpp-python directly: no cleaning, no checks, no state."""
+    started = time.perf_counter()
+    from llama_cpp import Llama
+
+    from transcript_foundry.generation.turn_by_turn import TurnByTurnSettings
+    from transcript_foundry.llm.dry_penalty import DryPenalty
+    from transcript_foundry.llm.embedded_model import ensure_embedded_model
+
+    settings = TurnByTurnSettings()
     llm = Llama(
         model_path=str(ensure_embedded_model()),
         n_ctx=4096,
@@ -86,11 +110,10 @@ def bare_loop(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
         allowed_length=settings.dry_allowed_length,
     )
     tokens = 0
-    for index in range(count):
-        plan = plan_conversation(spec, pack, request_id, SEED, index)
-        text = prefix + conversation_header(plan, len(exemplars) + 1)
-        for i, planned in enumerate(plan.turns):
-            prompt = text + planned_label(planned, plan.emotional_tone)
+    for job in planned_jobs(count, out_dir):
+        text = job["text"]
+        for label, seed in job["turns"]:
+            prompt = text + label
             out = llm.create_completion(
                 prompt,
                 max_tokens=settings.max_turn_tokens,
@@ -98,11 +121,25 @@ def bare_loop(count: int, threads: int, out_dir: Path) -> dict[str, Any]:
                 top_p=settings.top_p,
                 repeat_penalty=settings.repeat_penalty,
                 stop=["\n"],
-                seed=derived_seed(plan.seed, 1, 0, i, 0),
+                seed=seed,
                 logits_processor=[dry] if settings.dry_multiplier > 0 else None,
             )
             tokens += out["usage"]["completion_tokens"]
             text = f"{prompt} {out['choices'][0]['text'].strip()}\n"
+    wall = time.perf_counter() - started
+    return {"conversations": count, "output_tokens": tokens, "accepted_output_tokens": tokens, "wall_s": wall}
+
+
+def server_peer(count: int, threads: int, out_dir: Path, parallel: int) -> dict[str, Any]:
+    """llama-server --parallel N and a plain asyncio openai client, N conversations in flight."""
+    from llama_server_peer import running_server, write_with_server
+
+    from transcript_foundry.llm.embedded_model import ensure_embedded_model
+
+    started = time.perf_counter()
+    jobs = planned_jobs(count, out_dir)
+    with running_server(ensure_embedded_model(), parallel, threads) as base_url:
+        tokens = write_with_server(base_url, jobs, parallel)
     wall = time.perf_counter() - started
     return {"conversations": count, "output_tokens": tokens, "accepted_output_tokens": tokens, "wall_s": wall}
 
@@ -145,9 +182,25 @@ def pipeline(count: int, threads: int, out_dir: Path, sequences: int) -> dict[st
     }
 
 
+def pipeline_on_server(count: int, threads: int, out_dir: Path, parallel: int) -> dict[str, Any]:
+    """The pipeline with that llama-server as its only node, through the pool (OpenAI-compatible)."""
+    from llama_server_peer import running_server
+
+    from transcript_foundry.llm.embedded_model import ensure_embedded_model
+
+    with running_server(ensure_embedded_model(), parallel, threads) as base_url:
+        os.environ["TRANSCRIPTS_OPENAI_BASE_URL"] = base_url
+        os.environ["TRANSCRIPTS_OPENAI_MODEL"] = "peer"
+        return pipeline(count, threads, out_dir, parallel)
+
+
 def _child(phase: str, count: int, threads: int, out_dir: str, sequences: int) -> None:
     if phase == "bare":
         result = bare_loop(count, threads, Path(out_dir))
+    elif phase == "server":
+        result = server_peer(count, threads, Path(out_dir), sequences)
+    elif phase == "pipeline-server":
+        result = pipeline_on_server(count, threads, Path(out_dir), sequences)
     else:
         result = pipeline(count, threads, Path(out_dir), sequences)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -197,7 +250,15 @@ def main() -> None:
         action="store_true",
         help="also run the pipeline at one sequence (its overhead alone, against the bare loop)",
     )
-    parser.add_argument("--phase", choices=["bare", "pipeline"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="also run llama-server --parallel N (built by tools/build-llama-server.sh) with an asyncio client, "
+        "and the pipeline with that server as its only node; ratios against the server",
+    )
+    parser.add_argument(
+        "--phase", choices=["bare", "pipeline", "server", "pipeline-server"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--out-dir", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
@@ -214,6 +275,11 @@ def main() -> None:
             }
             if args.single_sequence:
                 sides["pipeline, 1 seq"] = _run_phase("pipeline", args.count, args.threads, where, 1)
+            if args.peer:
+                sides["llama-server"] = _run_phase("server", args.count, args.threads, where, args.sequences)
+                sides["pipeline→server"] = _run_phase(
+                    "pipeline-server", args.count, args.threads, where, args.sequences
+                )
             for side in sides.values():
                 side["accepted_tokens_per_s"] = side["accepted_output_tokens"] / side["wall_s"]
                 side["all_tokens_per_s"] = side["output_tokens"] / side["wall_s"]
@@ -259,6 +325,23 @@ def main() -> None:
             f"(median), conversations/hour {single['conversations_ratio']:.2f}, "
             f"all tokens/s {single['raw_ratio']:.2f}"
         )
+    peer: dict[str, float] = {}
+    if args.peer:
+        peer = {
+            "pipeline_over_server": statistics.median(
+                r["pipeline"]["accepted_tokens_per_s"] / r["llama-server"]["accepted_tokens_per_s"]
+                for r in rounds
+            ),
+            "pipeline_over_server_conversations": statistics.median(
+                r["pipeline"]["conversations_per_hour"] / r["llama-server"]["conversations_per_hour"]
+                for r in rounds
+            ),
+        }
+        print(
+            f"PEER pipeline / llama-server --parallel {args.sequences}: accepted tokens/s "
+            f"{peer['pipeline_over_server']:.2f}, conversations/hour {peer['pipeline_over_server_conversations']:.2f}"
+            " (median of rounds; target >= 1.5)"
+        )
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -268,6 +351,7 @@ def main() -> None:
                     "conversations_ratio": conv_ratio,
                     "raw_ratio": raw_ratio,
                     "single_sequence": single,
+                    "peer": peer,
                     "machine": describe_machine("llama-cpp-python"),
                 },
                 indent=2,

@@ -174,7 +174,15 @@ def plan_conversation(
                 continue
         beats.append(b)
     turns = _fit_length(_merge_same_speaker(beats), list(pack.filler_beats), target, high, rng)
-    customer_name, facts = plan_facts(scenario.phi_slots, random.Random(f"{request_seed}:{index}:facts"))
+    tone, company, agent_name = (
+        _choose_tone(spec, rng),
+        rng.choice(pack.companies),
+        rng.choice(pack.agent_names),
+    )
+    avoid = frozenset(w.lower() for w in f"{agent_name} {company}".split())
+    customer_name, facts = plan_facts(
+        scenario.phi_slots, random.Random(f"{request_seed}:{index}:facts"), avoid
+    )
     turns = _with_facts(turns, facts)
     return ConversationPlan(
         slot_id=slot_id_for(request_id, index),
@@ -183,12 +191,12 @@ def plan_conversation(
         domain=pack.name,
         scenario=scenario.id,
         scenario_title=scenario.title,
-        emotional_tone=_choose_tone(spec, rng),
+        emotional_tone=tone,
         complexity=complexity,
         caller_type=persona.caller_type,
         persona=persona.description,
-        company=rng.choice(pack.companies),
-        agent_name=rng.choice(pack.agent_names),
+        company=company,
+        agent_name=agent_name,
         turns=turns,
         seed=rng.randrange(2**31),
         customer_name=customer_name,

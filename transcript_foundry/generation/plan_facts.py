@@ -105,13 +105,21 @@ def fact_value(kind: str, rng: random.Random, customer_name: str) -> str:
     return values[kind]
 
 
-def caller_name(rng: random.Random) -> str:
-    return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+def caller_name(rng: random.Random, avoid: frozenset[str] = frozenset()) -> str:
+    """A caller's full name sharing no word with ``avoid`` (lower-cased): a caller called Marcus on a call
+    with an agent called Marcus would make the agent's own name read as the caller's identifier."""
+    while True:
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        if first.lower() not in avoid and last.lower() not in avoid:
+            return f"{first} {last}"
 
 
-def plan_facts(phi_slots: list[str], rng: random.Random) -> tuple[str, dict[str, str]]:
-    """(the caller's full name, {phi kind: value}) for a scenario's ``phi_slots``."""
-    name = caller_name(rng)
+def plan_facts(
+    phi_slots: list[str], rng: random.Random, avoid: frozenset[str] = frozenset()
+) -> tuple[str, dict[str, str]]:
+    """(the caller's full name, {phi kind: value}) for a scenario's ``phi_slots``; the name shares no word
+    with ``avoid`` (the agent's name and the company's)."""
+    name = caller_name(rng, avoid)
     facts = {"person_name": name}
     for kind in phi_slots:
         if kind in FACT_LABELS and kind not in facts:

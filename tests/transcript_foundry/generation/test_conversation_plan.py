@@ -73,3 +73,23 @@ def test_filler_beats_come_after_the_problem_statement(packs: dict[str, DomainPa
     for i in range(30):
         plan = plan_conversation(spec, pack, "r", 2, i)
         assert not {t.beat for t in plan.turns[:3]} & fillers
+
+
+def test_the_callers_name_never_shares_a_word_with_the_agents_or_the_companys() -> None:
+    """An agent called Marcus and a caller called Marcus Harper: the agent's own name would read as the
+    caller's planted identifier (and be protected from scrubbing as the agent's)."""
+    from transcript_foundry.contract.job_spec import JobSpec
+    from transcript_foundry.domains.domain_pack import load_domain_packs
+    from transcript_foundry.generation.conversation_plan import plan_conversation
+    from transcript_foundry.generation.plan_facts import FIRST_NAMES
+
+    packs = load_domain_packs()
+    collisions_possible = 0
+    for domain, pack in packs.items():
+        spec = JobSpec(count=400, domain=domain)
+        collisions_possible += len({a.split()[0] for a in pack.agent_names} & set(FIRST_NAMES))
+        for index in range(400):
+            plan = plan_conversation(spec, pack, "rcollide", 11, index)
+            caller = {w.lower() for w in plan.customer_name.split()}
+            assert not caller & {w.lower() for w in f"{plan.agent_name} {plan.company}".split()}, plan
+    assert collisions_possible > 0  # the packs' agent names do overlap the caller names: the guard matters
