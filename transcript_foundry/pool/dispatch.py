@@ -542,10 +542,10 @@ class Dispatcher:
 
     def _book_retry(self, item: WorkItem) -> bool:
         """Book the item's retry; when the budget is spent it waits for room (True) instead of failing."""
-        when = self.reserve_retry(item.not_before)
-        if when <= item.not_before:
+        paced_before = self.budget.paced
+        item.not_before = max(item.not_before, self.reserve_retry(item.not_before))
+        if self.budget.paced == paced_before:
             return False
-        item.not_before = when
         self.stats.retries_paced += 1
         return True
 

@@ -99,7 +99,7 @@ class RetryBudget:
             now = self._clock()
             self._trim(now)
             allowance = self._allowance()
-            when = max(now, earliest if earliest is not None else now)
+            start = when = max(now, earliest if earliest is not None else now)
             if allowance <= 0:
                 when += self.settings.window_s
             else:
@@ -108,6 +108,6 @@ class RetryBudget:
                     when = max(when, self._retries[before - allowance] + self.settings.window_s + 1e-6)
             bisect.insort(self._retries, when)
             self.spent += 1
-            if when > max(now, earliest or now):
+            if when > start:
                 self.paced += 1
             return when
