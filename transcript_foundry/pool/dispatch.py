@@ -528,10 +528,10 @@ class Dispatcher:
 
     def _deadline_reason(self, item: WorkItem, now: float, detail: str) -> str:
         waited = now - (item.faults_since if item.faults_since is not None else now)
+        what = f"transport faults for {waited:.0f} s" if item.transport_faults else f"waited {waited:.0f} s"
         return (
-            f"deadline passed: transport faults for {waited:.0f} s >= retry.slot_deadline_s "
-            f"{self.pool.slot_deadline_s:g} s ({item.transport_faults} fault(s); {detail}); raise the "
-            "setting to wait longer"
+            f"deadline passed: {what} >= retry.slot_deadline_s {self.pool.slot_deadline_s:g} s "
+            f"({item.transport_faults} fault(s); {detail}); raise the setting to wait longer"
         )
 
     def reserve_retry(self, earliest: float | None = None) -> float:

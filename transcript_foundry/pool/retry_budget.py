@@ -93,19 +93,24 @@ class RetryBudget:
 
     def reserve(self, earliest: float | None = None) -> float:
         """Book one retry at the earliest moment from ``earliest`` (default now) that fits in the budget, and
-        return that moment. A booked retry counts until it leaves the window, so however many are booked,
-        no window of ``window_s`` ending at a booking holds more than the allowance."""
+        return that moment. A booked retry counts until it leaves the window; a moment fits when fewer than
+        the allowance are booked within ``window_s`` either side of it, so however many are booked, no window
+        of ``window_s`` holds more than the allowance."""
+        window = self.settings.window_s
         with self._lock:
             now = self._clock()
             self._trim(now)
             allowance = self._allowance()
             start = when = max(now, earliest if earliest is not None else now)
             if allowance <= 0:
-                when += self.settings.window_s
+                when += window
             else:
-                before = bisect.bisect_right(self._retries, when)  # bookings at or before ``when``
-                if before >= allowance:  # wait until the allowance-th latest of them leaves the window
-                    when = max(when, self._retries[before - allowance] + self.settings.window_s + 1e-6)
+                while True:
+                    low = bisect.bisect_right(self._retries, when - window)
+                    high = bisect.bisect_left(self._retries, when + window)
+                    if high - low < allowance:
+                        break
+                    when = self._retries[low] + window + 1e-6  # the oldest of them has left the window
             bisect.insort(self._retries, when)
             self.spent += 1
             if when > start:
