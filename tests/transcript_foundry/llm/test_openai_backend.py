@@ -387,8 +387,11 @@ def test_a_failing_node_is_recorded_never_raised(
             "deadline passed" in outcome.failures[-1]
             and "retry.slot_deadline_s 2.5 s" in outcome.failures[-1]
         )
-    calls = sum(len(o.failures) for o in outcomes)
-    assert generator.stats.errors == fault_server.hits(url) == calls  # one call per recorded fault
+    recorded = sum(len(o.failures) for o in outcomes)
+    assert generator.stats.errors == fault_server.hits(url)
+    # One recorded fault per call, and per slot at most one more: the deadline may pass while the slot waits
+    # out a Retry-After, without a call.
+    assert recorded - len(outcomes) <= fault_server.hits(url) <= recorded
 
 
 # --- a dead node in front of the real one (slow) -------------------------------------------------------
