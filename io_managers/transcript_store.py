@@ -7,6 +7,9 @@ Nested fields (turns) are Parquet lists of structs; free-form metadata (quality,
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import json
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -65,13 +68,44 @@ def frame_to_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
+class StoreFullError(OSError):
+    """The transcript store's disk is full; nothing half-written is left behind."""
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
+
+
+def write_frame(frame: pl.DataFrame, path: UPath) -> None:
+    """Write ``frame`` to ``path`` whole or not at all: into a hidden sibling first, renamed over ``path``
+    once complete (atomic on a local disk), so a crash or a full disk never leaves a half-written file.
+    The Parquet bytes are made in memory first: polars reports a failed write to a file as a corrupt
+    Parquet file, where the plain write says what went wrong (ENOSPC)."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("wb") as fh:
+            fh.write(buffer.getbuffer())
+        partial.rename(path)
+    except Exception as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        if _disk_full(exc):
+            raise StoreFullError(
+                errno.ENOSPC,
+                f"the transcript store is full: no space left on the device holding {path.parent} "
+                f"({frame.height} transcript(s) not written to {path.name}); free space there and run the "
+                "request again: what was generated is kept in the ledger and is not generated again",
+            ) from exc
+        raise
+
+
 class TranscriptParquetIOManager(UPathIOManager):
     extension: str = ".parquet"
 
     def dump_to_path(self, context: OutputContext, obj: list[dict[str, Any]], path: UPath) -> None:
-        frame = records_to_frame(obj)
-        with path.open("wb") as fh:
-            frame.write_parquet(fh)
+        write_frame(records_to_frame(obj), path)
         context.add_output_metadata({"rows": len(obj)})
 
     def load_from_path(self, context: InputContext, path: UPath) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 Hundreds of HTTP servers in the dispatching process would compete with it for the GIL and measure the
 servers rather than the dispatcher; a ``NodeFarm`` spreads them over ``processes`` worker processes. Each
 node is a real ThreadingHTTPServer on its own port. The parent starts, stops (connections refused: the node
-left) and counts nodes through a pipe per worker.
+left), changes their behaviour and counts nodes through a pipe per worker.
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ def _worker(conn: Connection, behaviours: dict[int, dict[str, Any]], started: li
         elif command == "stop":
             nodes[arg].stop()
             conn.send(None)
+        elif command == "set":
+            index, fields = arg
+            for name, value in fields.items():
+                setattr(nodes[index].behaviour, name, value)
+            conn.send(None)
+        elif command == "completed":
+            conn.send({i: list(n.completed) for i, n in nodes.items()})
         elif command == "counts":
             conn.send({i: dict(n.counts, busy_slot_s=n.busy_slot_s) for i, n in nodes.items()})
         elif command == "close":
@@ -83,6 +90,20 @@ class NodeFarm:
         conn = self._conn_of[i]
         conn.send(("stop", i))
         conn.recv()
+
+    def set(self, i: int, **fields: Any) -> None:
+        """Change node i's behaviour while it runs (e.g. ``rate_limit_per_s``, ``fail_rate``)."""
+        conn = self._conn_of[i]
+        conn.send(("set", (i, fields)))
+        conn.recv()
+
+    def completed(self) -> dict[int, list[str]]:
+        """The prompt of every request each node completed."""
+        out: dict[int, list[str]] = {}
+        for conn in self._conns:
+            conn.send(("completed", None))
+            out.update(conn.recv())
+        return out
 
     def counts(self) -> dict[int, dict[str, float]]:
         out: dict[int, dict[str, float]] = {}

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from transcript_assets.cli.options import (
+    check_node_config,
     domain_packs,
     domains_option,
     export_formats,
@@ -120,6 +121,7 @@ def generate(
     ):
         if value:
             os.environ[env] = value
+    check_node_config()
     prepare_dagster_home()
 
     from dagster import DagsterInstance

@@ -30,6 +30,18 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def check_node_config() -> None:
+    """Read and check the node configuration before any run starts, so that its error (exit 2) is the first
+    thing the user sees, not a resource failure from inside a Dagster run."""
+    from transcript_foundry.pool.fleet import NodeFleet
+    from transcript_foundry.pool.node_spec import NodeConfigError
+
+    try:
+        NodeFleet.from_env().check_config()
+    except NodeConfigError as exc:
+        fail(str(exc))
+
+
 def domain_packs(domains_dir: tuple[Path, ...]) -> dict[str, DomainPack]:
     if domains_dir:
         existing = os.environ.get(DOMAIN_DIRS_ENV, "")

@@ -6,6 +6,7 @@ format also writes a Dialogflow ES agent (intents and training phrases) next to 
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,12 +95,25 @@ def export_format(name: str, mapping: str | Path | None = None) -> ExportFormat:
 
 
 def write_export(fmt: ExportFormat, records: Records, target: Path) -> tuple[list[str], list[str]]:
-    """Replace ``target`` with the format's files for ``records``; return (files written, problems)."""
+    """Replace ``target`` with the format's files for ``records``; return (files written, problems).
+
+    The files are written into a staging folder beside ``target``, which then takes its place: a crash
+    (``kill -9``, a full disk) at any moment leaves the previous export or the new one, whole, never a mix
+    or a half-written file. Staging folders a crashed run left behind are removed first."""
     files = fmt.render(records)
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    staging.mkdir()
     for f in files:
-        f.write(target)
+        f.write(staging)
+    if target.exists():
+        retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(retired)
+        staging.rename(target)
+        shutil.rmtree(retired)
+    else:
+        staging.rename(target)
     written = [f.relative_path for f in files]
     return written, fmt.validate(target, written)

@@ -25,8 +25,13 @@ from transcript_foundry.generation.json_batch import (
     build_messages,
     write_batch,
 )
-from transcript_foundry.generation.outcome import GenerationCost, GenerationFailed, SlotOutcome
-from transcript_foundry.generation.resumed_attempt import resume_plan
+from transcript_foundry.generation.outcome import (
+    GenerationCost,
+    GenerationFailed,
+    InterruptedAttempt,
+    SlotOutcome,
+)
+from transcript_foundry.generation.resumed_attempt import resume_after_fault, resume_plan
 from transcript_foundry.generation.turn_by_turn import TurnByTurnSettings, write_conversation
 from transcript_foundry.llm.backend import LLMBackend, LLMCallError
 from transcript_foundry.pool.dispatch import ItemResult, WorkItem
@@ -112,6 +117,7 @@ class _GenerationWork:
 
     def _conversation(self, backend: LLMBackend, item: WorkItem) -> ItemResult:
         spent = self.spent.setdefault(item.key, GenerationCost())
+        interrupted = InterruptedAttempt()
         try:
             transcript = write_conversation(
                 backend,
@@ -122,7 +128,12 @@ class _GenerationWork:
                 round_=self.round_,
                 stats=self.generator.stats,
                 settings=self.generator.settings.turn_by_turn,
+                interrupted=interrupted,
             )
+        except LLMCallError:  # a transport fault: the retry (on any node) keeps every turn written so far
+            spent.add(interrupted.cost)
+            item.payload = resume_after_fault(item.payload, interrupted.written)
+            raise
         except GenerationFailed as exc:
             spent.add(exc.cost)
             item.payload = resume_plan(item.payload, exc.written)  # the next attempt writes on from there

@@ -24,6 +24,15 @@ class GenerationFailed(Exception):
 
 
 @dataclass
+class InterruptedAttempt:
+    """What an attempt had written and spent when a transport fault (an ``LLMCallError``) cut it off: the
+    retry keeps these turns and writes on from the next one."""
+
+    written: list[Turn] = field(default_factory=list)
+    cost: GenerationCost = field(default_factory=lambda: GenerationCost())
+
+
+@dataclass
 class GenerationCost:
     """Tokens, calls and seconds spent on a slot by attempts whose output was not delivered."""
 

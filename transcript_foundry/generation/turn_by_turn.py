@@ -16,10 +16,15 @@ from transcript_foundry.generation.call_stats import CallStats
 from transcript_foundry.generation.conversation_plan import ConversationPlan
 from transcript_foundry.generation.few_shot_prompt import conversation_header, planned_label
 from transcript_foundry.generation.grounding import grounding_problem
-from transcript_foundry.generation.outcome import GenerationCost, GenerationFailed, written_transcript
+from transcript_foundry.generation.outcome import (
+    GenerationCost,
+    GenerationFailed,
+    InterruptedAttempt,
+    written_transcript,
+)
 from transcript_foundry.generation.rolling_prompt import RollingPrompt
 from transcript_foundry.generation.turn_text import DegenerateTurn, clean_turn
-from transcript_foundry.llm.backend import LLMBackend, SamplingParams
+from transcript_foundry.llm.backend import LLMBackend, LLMCallError, SamplingParams
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,11 @@ def write_conversation(
     round_: int,
     stats: CallStats,
     settings: TurnByTurnSettings = TurnByTurnSettings(),
+    interrupted: InterruptedAttempt | None = None,
 ) -> Transcript:
+    """The transcript of ``plan``, one completion per turn. A degenerate turn that stays so raises
+    GenerationFailed; a failed call raises its LLMCallError, after recording in ``interrupted`` (when
+    given) the turns written and the cost so far, so that the retry writes on from there."""
     # The prompt stays inside the node's window however long the call (the oldest lines roll out).
     budget = backend.info.context_window - settings.max_turn_tokens - PROMPT_MARGIN_TOKENS
     rolling = RollingPrompt(backend, prefix + conversation_header(plan, call_number), budget)
@@ -81,20 +90,28 @@ def write_conversation(
             None  # a usable turn that strays from the plan, if none keeps to it
         )
         for retry in range(settings.turn_retries):
-            completion = backend.complete(
-                prompt,
-                SamplingParams(
-                    max_tokens=settings.max_turn_tokens,
-                    temperature=settings.temperature + retry * settings.retry_temperature_step,
-                    top_p=settings.top_p,
-                    repeat_penalty=settings.repeat_penalty,
-                    stop=("\n",),
-                    seed=derived_seed(plan.seed, attempt, round_, i, retry),
-                    dry_multiplier=settings.dry_multiplier,
-                    dry_base=settings.dry_base,
-                    dry_allowed_length=settings.dry_allowed_length,
-                ),
-            )
+            try:
+                completion = backend.complete(
+                    prompt,
+                    SamplingParams(
+                        max_tokens=settings.max_turn_tokens,
+                        temperature=settings.temperature + retry * settings.retry_temperature_step,
+                        top_p=settings.top_p,
+                        repeat_penalty=settings.repeat_penalty,
+                        stop=("\n",),
+                        seed=derived_seed(plan.seed, attempt, round_, i, retry),
+                        dry_multiplier=settings.dry_multiplier,
+                        dry_base=settings.dry_base,
+                        dry_allowed_length=settings.dry_allowed_length,
+                    ),
+                )
+            except LLMCallError:
+                if interrupted is not None:
+                    interrupted.written = list(turns)
+                    interrupted.cost = GenerationCost(
+                        output_tokens=output_tokens, llm_calls=calls, seconds=seconds
+                    )
+                raise
             stats.record(completion)
             calls += 1
             output_tokens += completion.completion_tokens

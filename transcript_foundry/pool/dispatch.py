@@ -8,11 +8,15 @@ conversation pinned to it for its whole length, or a JSON batch sized for it). T
 - success: the circuit breaker hears it; each item is done, or failed on content (a degenerate turn, a
   malformed conversation) and retried while it has attempts left;
 - a failed call (``LLMCallError``): the circuit breaker and, for 429 / 503 / timeouts, the concurrency
-  limit hear it; ``Retry-After`` cools the node down; each item is retried on another eligible node at
-  once, or, when every eligible node has had it, after a backoff of base x 1, 2, 4, 8 s plus jitter (never
-  shorter than the Retry-After); every retry after a failure must fit the retry budget, else the item
-  fails with the reason (a 429 / 503 with Retry-After is a deferral the server paces: it spends no
-  budget and does not count against the circuit breaker);
+  limit hear it; ``Retry-After`` cools the node down. A transport fault (connection refused or dropped,
+  429, 5xx, timeout, an answer that is not an OpenAI response) is a fault of the network, not of the
+  conversation: it costs time, not an attempt. Each item is retried on another eligible node at once, or,
+  when every eligible node has had it, after a backoff of base x 1, 2, 4, 8 s plus jitter (never shorter
+  than the Retry-After). Every retry is booked in the retry budget: when the budget is spent the retry
+  waits until it fits (the dispatcher slows down) instead of failing. A 429 / 503 with Retry-After is a
+  deferral the server paces: it books no budget and does not count against the circuit breaker. An item
+  fails only for what its content did (``max_attempts`` content failures or refused requests, e.g. HTTP
+  400), or when ``slot_deadline_s`` has passed since its first transport fault, with that reason;
 - every attempt is aggregated into per-node performance windows, handed to ``on_sample``.
 """
 
@@ -55,6 +59,8 @@ class Fleet(Protocol):
     @property
     def max_attempts(self) -> int: ...
     @property
+    def slot_deadline_s(self) -> float: ...
+    @property
     def retry_budget_settings(self) -> RetryBudgetSettings: ...
     @property
     def dispatch_metrics(self) -> DispatchMetrics: ...
@@ -90,6 +96,13 @@ class WorkItem:
     node_failures: int = 0
     tried: set[str] = field(default_factory=set)
     not_before: float = 0.0
+    transport_faults: int = 0  # dispatches that ended in a transport fault: they use up no attempt
+    faults_since: float | None = None  # when it first met a transport fault (or waited for a node)
+
+    @property
+    def counted_attempts(self) -> int:
+        """Attempts that count against ``max_attempts``: those that reached the content."""
+        return self.attempts - self.transport_faults
 
 
 @dataclass(frozen=True)
@@ -167,7 +180,9 @@ class DispatchStats:
     content_failures: int = 0
     retries_rerouted: int = 0
     retries_backed_off: int = 0
-    retries_refused: int = 0
+    retries_paced: int = 0  # retries that waited for room in the retry budget
+    transport_faults: int = 0  # item-dispatches that ended in a transport fault
+    deadline_failures: int = 0
     max_in_flight: int = 0  # the most units running at once
 
 
@@ -376,24 +391,41 @@ class Dispatcher:
         return source.run(backend, node, unit)
 
     def _check_starved(self, source: WorkSource, pending: Backlog, since: float | None) -> float | None:
-        """Ready work, nothing running, no node takes it: wait up to no_node_wait_s, then fail it."""
+        """Ready work, nothing running, no node takes it. While some node only waits out faults (an open
+        circuit, a Retry-After) it will take work again by itself: the work waits, and a slot fails only
+        when its deadline (``slot_deadline_s`` from its first fault, or from when it began to wait) passed.
+        Otherwise (paused, stale, no node at all) it waits up to ``no_node_wait_s``, then fails."""
         now = self.clock()
         pending.release(now)
         if not pending.ready:
             return None
         if since is None:
             return now
-        if now - since < self.pool.no_node_wait_s:
+        waiting_out_faults = any(r.waiting_out_faults() for r in self.pool.runtimes())
+        if waiting_out_faults:
+            for item in pending.ready:
+                if item.faults_since is None:
+                    item.faults_since = since
+            expired = [item for item in pending.ready if self._past_deadline(item, now)]
+        elif now - since >= self.pool.no_node_wait_s:
+            expired = list(pending.ready)
+        else:
+            return since
+        if not expired:
             return since
         ranked = self.pool.rank_nodes(self.requirements, refresh=False)
         why = "; ".join(f"{r.node_id}: {r.excluded_because or 'no room'}" for r in ranked) or "no nodes"
-        reason = f"no eligible node for {self.pool.no_node_wait_s:g} s ({why})"
-        while pending.ready:
-            item = pending.ready.popleft()
+        pending.remove(expired)
+        for item in expired:
+            if waiting_out_faults:
+                reason = self._deadline_reason(item, now, f"no eligible node: {why}")
+                self.stats.deadline_failures += 1
+            else:
+                reason = f"no eligible node for {self.pool.no_node_wait_s:g} s ({why})"
             self.stats.items_failed += 1
             self.metrics.items.labels("failed").inc()
             source.on_failure(item, "-", reason, True)
-        return None
+        return since
 
     # ---- outcomes -------------------------------------------------------------------------------------
     def _settle(
@@ -428,7 +460,7 @@ class Dispatcher:
                 source.on_success(item, node.node_id, result.value)
                 continue
             self.stats.content_failures += 1
-            final = item.attempts >= self.max_attempts
+            final = item.counted_attempts >= self.max_attempts
             self.metrics.retries.labels("content", "exhausted" if final else "retried").inc()
             if final:
                 self.stats.items_failed += 1
@@ -462,20 +494,23 @@ class Dispatcher:
             node.cool_down(exc.retry_after, f"Retry-After {exc.retry_after:g} s with HTTP {exc.status}")
         self.index.update(node.node_id)  # circuit, cooldown, limit: before the retries are placed
         why = failure_reason(exc.status, exc.overload, exc.retryable)
+        now = self.clock()
         for item in unit:
             item.tried.add(node.node_id)
             item.node_failures += 1
             reason = f"LLM call failed: {exc}"
-            final = item.attempts >= self.max_attempts
-            action = "exhausted" if final else "deferred" if deferral else ""
-            if not final and not deferral and not self.retry_allowed():
-                final = True
-                action = "refused"
-                self.stats.retries_refused += 1
-                reason += (
-                    f"; not retried: retry budget exhausted ({self.budget.allowance()} retries per "
-                    f"{self.budget.settings.window_s:g} s, {self.budget.settings.ratio:.0%} of requests)"
-                )
+            if exc.retryable:  # a transport fault: it costs time, not an attempt
+                item.transport_faults += 1
+                self.stats.transport_faults += 1
+                item.faults_since = now if item.faults_since is None else item.faults_since
+                final = self._past_deadline(item, now)
+                if final:
+                    reason = self._deadline_reason(item, now, f"last: {exc}")
+                    self.stats.deadline_failures += 1
+                action = "deadline" if final else "deferred" if deferral else ""
+            else:  # the node refused this request (e.g. HTTP 400): it counts as an attempt
+                final = item.counted_attempts >= self.max_attempts
+                action = "exhausted" if final else ""
             if final:
                 self.stats.items_failed += 1
                 self.metrics.items.labels("failed").inc()
@@ -483,13 +518,36 @@ class Dispatcher:
             if not final:
                 rerouted = self._schedule_retry(item, exc.retry_after)
                 action = action or ("rerouted" if rerouted else "backed_off")
-                pending.put_back(item, self.clock())
-            self.metrics.retries.labels(why, action).inc()  # it waited already: ahead of the fresh backlog
+                if not deferral and self._book_retry(item):
+                    action = "paced"
+                pending.put_back(item, self.clock())  # it waited already: ahead of the fresh backlog
+            self.metrics.retries.labels(why, action).inc()
 
-    def retry_allowed(self) -> bool:
-        """One more retry fits the retry budget (its settings as of the pool's last refresh)."""
+    def _past_deadline(self, item: WorkItem, now: float) -> bool:
+        return item.faults_since is not None and now - item.faults_since >= self.pool.slot_deadline_s
+
+    def _deadline_reason(self, item: WorkItem, now: float, detail: str) -> str:
+        waited = now - (item.faults_since if item.faults_since is not None else now)
+        what = f"transport faults for {waited:.0f} s" if item.transport_faults else f"waited {waited:.0f} s"
+        return (
+            f"deadline passed: {what} >= retry.slot_deadline_s {self.pool.slot_deadline_s:g} s "
+            f"({item.transport_faults} fault(s); {detail}); raise the setting to wait longer"
+        )
+
+    def reserve_retry(self, earliest: float | None = None) -> float:
+        """Book one retry in the retry budget (its settings as of the pool's last refresh): the moment from
+        ``earliest`` (default now) it may be sent."""
         self.budget.settings = self.pool.retry_budget_settings
-        return self.budget.try_spend()
+        return self.budget.reserve(earliest)
+
+    def _book_retry(self, item: WorkItem) -> bool:
+        """Book the item's retry; when the budget is spent it waits for room (True) instead of failing."""
+        paced_before = self.budget.paced
+        item.not_before = max(item.not_before, self.reserve_retry(item.not_before))
+        if self.budget.paced == paced_before:
+            return False
+        self.stats.retries_paced += 1
+        return True
 
     def _schedule_retry(self, item: WorkItem, retry_after: float | None) -> bool:
         """When the item may run again: at once on an untried eligible node (True), else after a backoff."""

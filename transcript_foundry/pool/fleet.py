@@ -87,7 +87,8 @@ class NodeFleet(BaseModel):
     concurrency_window_calls: int = 10
     performance_window_s: float = 10.0
     no_node_wait_s: float = 30.0
-    """How long work waits for an eligible node before its slots fail with the reason."""
+    """How long work waits for an eligible node before its slots fail with the reason (while no node is
+    only waiting out faults: an open circuit or a Retry-After; then the retry.slot_deadline_s setting)."""
     seed: int | None = None
 
     _runtimes: dict[str, NodeRuntime] = PrivateAttr(default_factory=dict)
@@ -169,6 +170,10 @@ class NodeFleet(BaseModel):
         return self.settings.retry.max_attempts
 
     @property
+    def slot_deadline_s(self) -> float:
+        return self.settings.retry.slot_deadline_s
+
+    @property
     def backoff_base_s(self) -> float:
         return self.settings.retry.backoff_base_s
 
@@ -211,6 +216,18 @@ class NodeFleet(BaseModel):
             )
             return [(spec, "config")]
         return []
+
+    def check_config(self) -> list[NodeSpec]:
+        """The configured nodes (nodes.yaml or the OpenAI environment), read and checked now, before any run
+        starts: a NodeConfigError names the file, the node, the field and the fix."""
+        specs = [spec for spec, _ in self._configured_specs()]
+        for spec in specs:
+            if spec.api_key_env and not os.environ.get(spec.api_key_env):
+                raise NodeConfigError(
+                    f"node {spec.id}: api_key_env names {spec.api_key_env}, but that environment variable "
+                    "is empty; export it or remove api_key_env"
+                )
+        return specs
 
     def _local_spec(self) -> NodeSpec:
         return NodeSpec(

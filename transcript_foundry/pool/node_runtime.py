@@ -81,6 +81,13 @@ class NodeRuntime:
     def has_capacity(self) -> bool:
         return self.in_flight < self.limit()
 
+    def waiting_out_faults(self) -> bool:
+        """Kept from work only by faults it recovers from by itself: an open circuit (a half-open probe
+        follows) or a Retry-After cooldown; not paused, not stale."""
+        if (self.control is not None and self.control.paused) or self.stale_reason:
+            return False
+        return self.circuit.state != "closed" or self.clock() < self.cooldown_until
+
     def blocked(self) -> str | None:
         """A filter that scoring cannot see: paused, stale, circuit, cooldown, model not loaded."""
         if self.control is not None and self.control.paused:

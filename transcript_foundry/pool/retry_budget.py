@@ -5,12 +5,15 @@ The requests are the first attempts of the window, or the work still outstanding
 waiting or running in the dispatcher) when that is more: a long run keeps its budget after its first
 attempts left the window, and a batch that starts a few calls at a time has the budget of all its work.
 
-Like Envoy's ``retry_budget`` and tower's ``Budget``: each first attempt deposits, each retry withdraws;
-a retry the budget refuses is not sent, and its work item ends failed with the reason.
+Like Envoy's ``retry_budget`` and tower's ``Budget``: each first attempt deposits, each retry withdraws.
+The dispatcher books its retries with ``reserve``: a retry that does not fit now is booked for the
+earliest moment it fits, so a spent budget slows retries down (faults cost time) instead of failing
+the work; in no window do the retries sent exceed the allowance.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import deque
@@ -48,14 +51,18 @@ class RetryBudget:
         self.outstanding = outstanding
         self._lock = threading.Lock()
         self._requests: deque[float] = deque()
-        self._retries: deque[float] = deque()
+        self._retries: list[float] = []  # sorted; booked retries may lie in the future
         self.refused = 0
         self.spent = 0
+        self.paced = 0  # retries booked for later because the budget was spent
 
     def _trim(self, now: float) -> None:
-        for q in (self._requests, self._retries):
-            while q and now - q[0] > self.settings.window_s:
-                q.popleft()
+        window = self.settings.window_s
+        while self._requests and now - self._requests[0] > window:
+            self._requests.popleft()
+        expired = bisect.bisect_left(self._retries, now - window)  # those older than the window
+        if expired:
+            del self._retries[:expired]
 
     def record_request(self) -> None:
         with self._lock:
@@ -80,6 +87,32 @@ class RetryBudget:
             if len(self._retries) >= self._allowance():
                 self.refused += 1
                 return False
-            self._retries.append(now)
+            bisect.insort(self._retries, now)
             self.spent += 1
             return True
+
+    def reserve(self, earliest: float | None = None) -> float:
+        """Book one retry at the earliest moment from ``earliest`` (default now) that fits in the budget, and
+        return that moment. A booked retry counts until it leaves the window; a moment fits when fewer than
+        the allowance are booked within ``window_s`` either side of it, so however many are booked, no window
+        of ``window_s`` holds more than the allowance."""
+        window = self.settings.window_s
+        with self._lock:
+            now = self._clock()
+            self._trim(now)
+            allowance = self._allowance()
+            start = when = max(now, earliest if earliest is not None else now)
+            if allowance <= 0:
+                when += window
+            else:
+                while True:
+                    low = bisect.bisect_right(self._retries, when - window)
+                    high = bisect.bisect_left(self._retries, when + window)
+                    if high - low < allowance:
+                        break
+                    when = self._retries[low] + window + 1e-6  # the oldest of them has left the window
+            bisect.insort(self._retries, when)
+            self.spent += 1
+            if when > start:
+                self.paced += 1
+            return when

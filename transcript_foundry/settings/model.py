@@ -159,6 +159,7 @@ class RetrySettings(_Section):
     budget_ratio: float = Field(ge=0, le=1)
     budget_min_retries: int = Field(ge=0)
     budget_window_s: float = Field(gt=0)
+    slot_deadline_s: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _backoff(self) -> RetrySettings:

@@ -72,6 +72,7 @@ ACTS_IN: dict[str, str] = {
     "retry.budget_ratio": "retries per request in the window: the dispatcher at each retry",
     "retry.budget_min_retries": "retries always allowed per window: the dispatcher at each retry",
     "retry.budget_window_s": "retry budget window: the dispatcher at each retry",
+    "retry.slot_deadline_s": "how long a slot retries transport faults before it fails: the dispatcher at each fault",
     # circuit
     "circuit.failure_threshold": f"consecutive failures that open a node's circuit: {_FLEET}",
     "circuit.failure_rate": f"failure share that opens a node's circuit: {_FLEET}",

@@ -220,8 +220,14 @@ def test_an_interrupted_request_resumes_without_regenerating(tmp_path: Path) -> 
     assert len({json.loads(x)["id"] for x in lines}) == 3
 
 
-def test_an_unreachable_node_fails_every_slot_with_a_reason_and_exits_non_zero(tmp_path: Path) -> None:
+def test_an_unreachable_node_fails_every_slot_at_its_deadline_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused connection is a transport fault: it costs time, not attempts; the slot fails only when the
+    retry.slot_deadline_s setting (here 3 s) has passed, and says so."""
     import socket
+
+    monkeypatch.setenv("TRANSCRIPTS__RETRY__SLOT_DEADLINE_S", "3")
 
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
@@ -255,8 +261,22 @@ def test_an_unreachable_node_fails_every_slot_with_a_reason_and_exits_non_zero(t
     with sqlite3.connect(home / "state.db") as db:
         reasons = [r for (r,) in db.execute("select reason from slots")]
     assert all("cannot reach http://127.0.0.1" in r for r in reasons), reasons
+    assert all(": deadline passed: " in r and "retry.slot_deadline_s 3 s" in r for r in reasons), reasons
     summary = json.loads((out / "summary.json").read_text())
     assert summary["failed"] == 7 and summary["status"] == "exhausted" and "budget" in summary["reason"]
+
+
+def test_a_node_without_a_model_is_the_first_line_the_user_sees(tmp_path: Path) -> None:
+    nodes = tmp_path / "nodes.yaml"
+    nodes.write_text("nodes:\n  - id: gpu1\n    backend: openai_compatible\n    url: http://127.0.0.1:9/v1\n")
+    home = tmp_path / "home"
+    done = run_cli(["generate", "Generate 6 short retail transcripts", "--out", str(tmp_path / "out"),
+                    "--nodes", str(nodes)], home, timeout=300)  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"error: nodes file {nodes}: nodes[0]: ") and "model" in first, done.stderr
+    assert "resource_fn" not in done.stderr and "Traceback" not in done.stderr
+    assert not (home / "state.db").exists(), "nothing was submitted"
 
 
 FIXTURE = ROOT / "tests" / "fixtures" / "generated_sample.jsonl"

@@ -8,9 +8,13 @@ delivered transcript must carry what the failed attempt cost.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from tests.support.prompt_log import PromptLog, PromptLogPool
+from tests.support.simulated_node import NodeBehaviour, SimulatedNode
 from transcript_foundry.contract.job_spec import JobSpec
 from transcript_foundry.contract.transcript import Turn
 from transcript_foundry.domains.domain_pack import DomainPack
@@ -19,7 +23,7 @@ from transcript_foundry.generation.conversation_plan import ConversationPlan, Pl
 from transcript_foundry.generation.few_shot_prompt import planned_label
 from transcript_foundry.generation.generator import GeneratorSettings, TranscriptGenerator
 from transcript_foundry.generation.resumed_attempt import resume_plan
-from transcript_foundry.llm.backend import Completion, LLMBackend, SamplingParams
+from transcript_foundry.llm.backend import Completion, LLMBackend, LLMCallError, SamplingParams
 
 STUCK_TURN = 5  # 0-based index of the turn that stays degenerate in the first attempt
 
@@ -104,3 +108,62 @@ def test_a_failed_attempt_resumes_at_the_stuck_turn(
     assert transcript.generation.output_tokens == stats.output_tokens
     assert transcript.generation.llm_calls == stats.calls == len(backend.prompts)
     assert transcript.generation.text_tokens < transcript.generation.output_tokens
+
+
+class RefusedOnceAtCall(PromptLog):
+    """The real HTTP backend; call number ``at`` (0-based) fails as a dropped connection would."""
+
+    def __init__(self, inner: LLMBackend, at: int):
+        super().__init__(inner)
+        self.at = at
+        self.answers: list[str] = []  # the texts of the calls that were answered
+
+    def complete(self, prompt: str, params: SamplingParams) -> Completion:
+        if len(self.prompts) == self.at:
+            self.prompts.append(prompt)
+            raise LLMCallError("connection dropped (injected)", node_id=self.info.node_id)
+        completion = super().complete(prompt, params)
+        self.answers.append(completion.text)
+        return completion
+
+
+class DropOncePool(PromptLogPool):
+    at: int = 4
+
+    def wrap(self, backend: LLMBackend) -> PromptLog:
+        return RefusedOnceAtCall(backend, self.at)
+
+
+def test_a_transport_fault_keeps_every_turn_written_and_uses_no_attempt(
+    packs: dict[str, DomainPack], tmp_path: Path
+) -> None:
+    """max_attempts=1, a dropped connection at the fifth call: the slot is still delivered, its retry keeps
+    the four turns written before the fault and asks for none of them again."""
+    pack = packs["healthcare"]
+    plan = _plan(pack)
+    with SimulatedNode(NodeBehaviour(slots=1, reply="chatter")) as server:
+        nodes = tmp_path / "nodes.yaml"
+        entry = {"id": "sim", "backend": "openai_compatible", "url": server.url, "model": "sim"}
+        nodes.write_text(yaml.safe_dump({"nodes": [{**entry, "prompt_style": "completion"}]}))
+        pool = DropOncePool(nodes_file=str(nodes), at=4)
+        stats = CallStats()
+        generator = TranscriptGenerator(pool, pack, settings=GeneratorSettings(max_attempts=1), stats=stats)
+        try:
+            [outcome] = generator.generate([plan], exemplar_seed=1)
+            backend = pool.backend("sim")
+        finally:
+            pool.close()
+    assert isinstance(backend, RefusedOnceAtCall)
+    assert outcome.ok, outcome.failures
+    assert len(outcome.failures) == 1 and "connection dropped" in outcome.failures[0]
+    transcript = outcome.transcript
+    assert transcript is not None and len(transcript.turns) == len(plan.turns)
+    # The retry asks the failed prompt again, word for word: every turn written before the fault is in it as
+    # it was. A prompt carries the turns written so far, so with re-samples of a turn collapsed (they repeat
+    # their prompt), no prompt comes twice: nothing was written again from an earlier turn.
+    prompts = backend.prompts
+    assert prompts[5] == prompts[4]
+    collapsed = [p for i, p in enumerate(prompts) if i == 0 or p != prompts[i - 1]]
+    assert len(set(collapsed)) == len(collapsed)
+    assert len(collapsed) == len(plan.turns)
+    assert transcript.generation.llm_calls == len(backend.answers) == stats.calls

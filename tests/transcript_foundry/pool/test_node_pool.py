@@ -33,6 +33,8 @@ SETTINGS = {
     "backoff_base_s": "retry.backoff_base_s",
     "backoff_max_s": "retry.backoff_max_s",
     "retry_budget_ratio": "retry.budget_ratio",
+    "retry_budget_window_s": "retry.budget_window_s",
+    "slot_deadline_s": "retry.slot_deadline_s",
     "circuit_open_s": "circuit.open_s",
     "circuit_failure_threshold": "circuit.failure_threshold",
 }
@@ -227,7 +229,7 @@ def test_retry_after_is_honoured(
     assert only.counts.get("rate_limited", 0) <= 12, only.counts
 
 
-def test_the_retry_budget_caps_retries_in_an_outage(
+def test_the_retry_budget_paces_retries_in_an_outage_and_the_deadline_ends_it(
     sim: Callable[..., SimulatedNode], make_pool: Callable[..., NodePool]
 ) -> None:
     servers = [sim(slots=4, fail_rate=1.0) for _ in range(3)]
@@ -235,21 +237,60 @@ def test_the_retry_budget_caps_retries_in_an_outage(
         *(node_entry(f"n{i}", s) for i, s in enumerate(servers)),
         circuit_failure_threshold=1000,  # no opening on consecutive failures (the failure rate still counts)
         retry_budget_ratio=0.2,
+        retry_budget_window_s=1.0,
+        slot_deadline_s=3.0,
     )
     source = KeyedRequests()
     n = 60
-    stats = pool.dispatcher(max_attempts=4).run_sync(source, source.items(n))
+    started = time.perf_counter()
+    stats = pool.dispatcher(max_attempts=1).run_sync(source, source.items(n))
+    elapsed = time.perf_counter() - started
     check_exactly_once(source, n, servers)
     sent = sum(s.counts.get("requests", 0) for s in servers)
-    assert sent <= n * 1.2 + 3, f"{sent} requests for {n}: retries multiplied the load"
-    assert stats.retries_refused > 0
-    reasons = [reason for state, reason in source.outcomes.values() if state == "failed"]
-    assert len(reasons) == n and sum("retry budget exhausted" in r for r in reasons) >= n // 3
-    # The rest ended at their attempt limit, or when every circuit had opened and no node was left.
-    assert all(
-        "retry budget exhausted" in r or "no eligible node" in r or len(source.attempts[k]) == 4
-        for k, (state, r) in source.outcomes.items()
+    # Retries are at most 20 % of the 60 items (12) per 1 s window, with the floor of 3 while nothing is
+    # outstanding: the budget paced them, it did not fail a slot.
+    windows = elapsed / 1.0 + 1
+    assert sent <= n + 12 * windows, (
+        f"{sent} requests for {n} in {elapsed:.1f} s: retries multiplied the load"
     )
+    assert stats.retries_paced > 0 and stats.transport_faults > 0 and stats.deadline_failures == n
+    reasons = [reason for state, reason in source.outcomes.values() if state == "failed"]
+    # max_attempts=1 is never what ends them: a transport fault uses up no attempt; the deadline does.
+    assert len(reasons) == n and all(r.startswith("deadline passed") for r in reasons), reasons[:3]
+    assert all("retry.slot_deadline_s 3 s" in r for r in reasons)
+    assert elapsed >= 3.0
+
+
+def test_faults_cost_time_not_slots(
+    sim: Callable[..., SimulatedNode], make_pool: Callable[..., NodePool]
+) -> None:
+    """An outage of every node, with 500s, then 429 storms with Retry-After: every slot waits it out and ends
+    done, none failed, even with one attempt per slot and a tight retry budget."""
+    servers = [sim(slots=3, fail_rate=1.0), sim(slots=3, fail_rate=1.0, fail_mode="drop")]
+    pool = make_pool(
+        *(node_entry(f"n{i}", s) for i, s in enumerate(servers)),
+        retry_budget_ratio=0.1,
+        retry_budget_window_s=1.0,
+        slot_deadline_s=60.0,
+    )
+
+    def recover() -> None:
+        time.sleep(1.5)
+        for server in servers:
+            server.behaviour.fail_rate = 0.0
+            server.behaviour.rate_limit_per_s = 8
+            server.behaviour.retry_after_s = 0.3
+
+    healer = threading.Thread(target=recover)
+    healer.start()
+    source = KeyedRequests()
+    n = 40
+    stats = pool.dispatcher(max_attempts=1).run_sync(source, source.items(n))
+    healer.join()
+    check_exactly_once(source, n, servers)
+    assert {state for state, _ in source.outcomes.values()} == {"ok"}, stats
+    assert stats.transport_faults > 0 and stats.items_failed == 0
+    assert sum(s.counts.get("rate_limited", 0) for s in servers) > 0
 
 
 # ---- adaptive concurrency on real servers ------------------------------------------------------------------

@@ -231,6 +231,24 @@ def test_retry_budget_caps_retries_to_a_share_of_requests() -> None:
     assert sum(budget.try_spend() for _ in range(10)) == 2
 
 
+def test_a_spent_retry_budget_books_retries_for_later_never_more_than_it_allows() -> None:
+    clock = Clock()
+    budget = RetryBudget(RetryBudgetSettings(ratio=0.2, min_retries=2, window_s=10), clock=clock)
+    for _ in range(50):
+        budget.record_request()
+    start = clock.now
+    booked = [budget.reserve() for _ in range(35)]  # allowance 10 per 10 s window
+    assert booked[:10] == [start] * 10 and budget.paced == 25
+    assert booked == sorted(booked)
+    # No window of 10 s ending at a booking holds more than the allowance: the retries are spread out.
+    for end in booked:
+        assert sum(1 for t in booked if end - 10 < t <= end) <= 10
+    assert booked[-1] - start > 20  # 35 retries at 10 per 10 s take over 20 s
+    # A retry booked for a later moment (a backoff) counts there, and goes no earlier.
+    later = RetryBudget(RetryBudgetSettings(ratio=0.2, min_retries=2, window_s=10), clock=clock)
+    assert later.reserve(earliest=clock.now + 5) == clock.now + 5 and later.paced == 0
+
+
 # ---- server signals and Retry-After ---------------------------------------------------------------------
 
 

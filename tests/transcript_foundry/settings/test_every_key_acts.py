@@ -524,8 +524,9 @@ def _budget_settings(env: Env, key: str) -> None:
         dispatcher.budget.record_request()
 
     def allowed() -> int:
+        """Retries that may go now; the next one is booked for later (the budget slows retries down)."""
         n = 0
-        while dispatcher.retry_allowed():
+        while dispatcher.reserve_retry() <= clock.now:
             n += 1
         dispatcher.budget._retries.clear()
         return n
@@ -538,6 +539,17 @@ def _budget_settings(env: Env, key: str) -> None:
         assert allowed() == 3
     else:
         assert allowed() == {"retry.budget_ratio": 10, "retry.budget_min_retries": 7}[key]
+
+
+@probe("retry.slot_deadline_s")
+def _slot_deadline(env: Env, key: str) -> None:
+    clock = FakeClock()
+    dispatcher = Dispatcher(env.fleet(), clock=clock)
+    item = WorkItem("k", None, faults_since=clock.now - 600)  # meeting transport faults for 10 minutes
+    assert not dispatcher._past_deadline(item, clock.now)  # the default deadline is 900 s
+    config_set(key, "300")
+    env.fleet()
+    assert dispatcher._past_deadline(item, clock.now)
 
 
 # ---- circuit breaker -----------------------------------------------------------------------------------------
