@@ -15,13 +15,16 @@ from sensors.request_intake import build_request_intake_sensor
 from sensors.thermal_guard import build_thermal_guard_sensor
 from transcript_assets.fleet_assets import fleet_asset_specs
 from transcript_assets.jobs import build_library_job, export_request_job, generate_shard_job
+from transcript_assets.maintenance_jobs import maintenance_jobs
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
+from transcript_assets.schedules import build_schedules
 from transcript_assets.scored_transcripts import scored_transcripts
 from transcript_assets.scrubbed_transcripts import scrubbed_transcripts
 from transcript_assets.transcript_library import transcript_library
 from transcript_foundry.pool.node_spec import NodeConfigError
 from transcript_foundry.settings.environment import project_paths
+from transcript_foundry.settings.store import SettingsStore
 
 
 def build_resources() -> dict[str, object]:
@@ -62,7 +65,8 @@ defs = Definitions(
         *export_assets,
         *fleet_asset_specs(known_node_ids(resources["llm_pool"])),  # type: ignore[arg-type]
     ],
-    jobs=[generate_shard_job, build_library_job, export_request_job],
+    jobs=[generate_shard_job, build_library_job, export_request_job, *maintenance_jobs],
+    schedules=build_schedules(SettingsStore(resources["ledger"].engine).load().settings.schedules),  # type: ignore[attr-defined]
     resources=resources,
     sensors=[
         request_intake_sensor,
