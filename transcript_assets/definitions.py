@@ -16,6 +16,7 @@ from sensors.thermal_guard import build_thermal_guard_sensor
 from transcript_assets.fleet_assets import fleet_asset_specs
 from transcript_assets.jobs import build_library_job, export_request_job, generate_shard_job
 from transcript_assets.maintenance_jobs import maintenance_jobs
+from transcript_assets.node_control_job import node_control
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
 from transcript_assets.schedules import build_schedules
@@ -65,7 +66,7 @@ defs = Definitions(
         *export_assets,
         *fleet_asset_specs(known_node_ids(resources["llm_pool"])),  # type: ignore[arg-type]
     ],
-    jobs=[generate_shard_job, build_library_job, export_request_job, *maintenance_jobs],
+    jobs=[generate_shard_job, build_library_job, export_request_job, *maintenance_jobs, node_control],
     schedules=build_schedules(SettingsStore(resources["ledger"].engine).load().settings.schedules),  # type: ignore[attr-defined]
     resources=resources,
     sensors=[

@@ -51,6 +51,7 @@ def node_readout(report: dict[str, Any]) -> NodeReadout:
     numbers["eligible"] = int(bool(report["eligible"]))
     numbers["concurrency_limit"] = int(report["concurrency_limit"])
     numbers["throttle_factor"] = float(controls["throttle_factor"])
+    numbers["weight"] = float(report.get("weight", 1.0))
     numbers["circuit_state"] = CIRCUIT_CODES.get(str(report["circuit"]), -1)
     sample = report.get("last_sample")
     if sample and sample.get("throughput_per_sec") is not None:

@@ -64,6 +64,7 @@ def node_reports(pool: NodeFleet, *, probe_servers: bool = True) -> list[dict[st
                 "circuit": runtime.circuit.state,
                 "last_circuit_event": last_circuit and {k: _json_time(v) for k, v in last_circuit.items()},
                 "concurrency_limit": runtime.limit(),
+                "weight": runtime.weight,
                 "concurrency_bounds": list(spec.concurrency_bounds),
                 "last_sample": last_sample,
                 "controls": {

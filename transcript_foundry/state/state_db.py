@@ -129,6 +129,7 @@ node_controls = Table(
     Column("reason", Text, nullable=True),  # why (names the probe / sensor)
     Column("source", String(64), nullable=True),  # thermal_guard | activity | operator ...
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("weight", Float, nullable=True),  # an operator's score multiplier over nodes.yaml's (v9)
 )
 
 node_events = Table(
@@ -249,6 +250,11 @@ def _v8_quality_signals(conn: Connection) -> None:
     _add_missing_columns(conn, quality_rounds, ("discriminator", "signals"))
 
 
+def _v9_node_weight(conn: Connection) -> None:
+    """An operator re-weights a node (the node_control job) without editing nodes.yaml."""
+    _add_missing_columns(conn, node_controls, ("weight",))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_nodes),
@@ -256,6 +262,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (4, _v4_quality_rounds),
     (7, _v7_settings_intake_alerts),
     (8, _v8_quality_signals),
+    (9, _v9_node_weight),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
