@@ -22,6 +22,7 @@ from transcript_foundry.hardware.node_telemetry import HardwareProfile, LiveStat
 from transcript_foundry.pool.fleet import NodeFleet
 from transcript_foundry.pool.node_registry import NodeRegistry
 from transcript_foundry.pool.node_spec import NodeSpec
+from transcript_foundry.settings.store import SettingsStore
 
 PI = "pi-4"
 PI_TEMPERATURES = (61.0, 66.0, 72.0, 78.0, 83.5, 86.0, 82.0, 77.0, 73.5, 70.0)
@@ -65,6 +66,8 @@ def run_fleet_scenario(home: Path, instance: DagsterInstance) -> FleetScenario:
     state_url = f"sqlite:///{home / 'state.db'}"
     ledger = Ledger(url=state_url)
     pool = NodeFleet(state_url=state_url, nodes_file=str(nodes_file))
+    # the reactive guard's scenario: ticks here are milliseconds apart, too close for a cooling curve
+    SettingsStore(ledger.engine).set("thermal.forecast_horizon_s", "0")
     registry = NodeRegistry(ledger.engine)
     profile = HardwareProfile(
         hostname=PI, node_type="raspberry_pi", architecture="aarch64", cpu_cores=4, ram_mb=8000

@@ -37,6 +37,8 @@ class ThermalSettings(_Section):
     gpu_critical_c: float = Field(gt=0, lt=150)
     recover_below_c: float = Field(gt=0, lt=150)
     throttle_factor: float = Field(gt=0, le=1)
+    forecast_horizon_s: float = Field(ge=0, le=3600)
+    forecast_min_samples: int = Field(ge=3, le=1000)
 
     @model_validator(mode="after")
     def _ordered(self) -> ThermalSettings:

@@ -30,6 +30,8 @@ ACTS_IN: dict[str, str] = {
     "thermal.gpu_critical_c": f"pause: {_THERMAL_SENSOR}; node excluded: {_THERMAL_POOL}",
     "thermal.recover_below_c": f"recovery (hysteresis): {_THERMAL_SENSOR}",
     "thermal.throttle_factor": f"concurrency factor of a throttled node: {_THERMAL_SENSOR}",
+    "thermal.forecast_horizon_s": f"predictive throttle (cooling-curve forecast), 0 = off: {_THERMAL_SENSOR}",
+    "thermal.forecast_min_samples": f"telemetry samples before a node's cooling curve is used: {_THERMAL_SENSOR}",
     # activity
     "activity.gaming_gpu_util_pct": f"gaming probe: {_ACTIVITY}",
     "activity.gaming_gpu_memory_mb": f"gaming probe: {_ACTIVITY}",

@@ -144,6 +144,25 @@ node_events = Table(
     Column("reason", Text, nullable=True),
 )
 
+# ---- thermal telemetry per node, for its cooling curve and forecasts (v9) --------------------------------
+thermal_samples = Table(
+    "thermal_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("node_id", String(64), nullable=False, index=True),
+    Column("timestamp", DateTime(timezone=True), nullable=False),
+    Column("load", Float, nullable=False),  # calls in flight
+    Column("cpu_temp_c", Float, nullable=True),
+    Column("gpu_temp_c", Float, nullable=True),
+    Column(
+        "cpu_predicted_c", Float, nullable=True
+    ),  # the model's forecast for this moment, from the last sample
+    Column("gpu_predicted_c", Float, nullable=True),
+    Column("cpu_forecast_c", Float, nullable=True),  # forecast horizon_s ahead at this load
+    Column("gpu_forecast_c", Float, nullable=True),
+    Column("horizon_s", Float, nullable=True),
+)
+
 # ---- settings, request sources, alerts (v7) ------------------------------------------------------------
 settings_table = Table(
     "settings",
@@ -250,9 +269,11 @@ def _v8_quality_signals(conn: Connection) -> None:
     _add_missing_columns(conn, quality_rounds, ("discriminator", "signals"))
 
 
-def _v9_node_weight(conn: Connection) -> None:
-    """An operator re-weights a node (the node_control job) without editing nodes.yaml."""
+def _v9_node_weight_thermal_samples(conn: Connection) -> None:
+    """An operator re-weights a node (the node_control job) without editing nodes.yaml; the thermal guard
+    keeps each node's temperature and load history for its cooling curve."""
     _add_missing_columns(conn, node_controls, ("weight",))
+    metadata.create_all(conn, tables=[thermal_samples])
 
 
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
@@ -262,7 +283,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (4, _v4_quality_rounds),
     (7, _v7_settings_intake_alerts),
     (8, _v8_quality_signals),
-    (9, _v9_node_weight),
+    (9, _v9_node_weight_thermal_samples),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

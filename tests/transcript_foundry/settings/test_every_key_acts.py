@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from sensors.inbox import inbox_dir
 from sensors.node_readings import NodeReading
 from sensors.probes.probe_result import ProbeResult
 from sensors.probes.x11_idle import x11_idle_probe
+from sensors.thermal_forecast import thermal_decision
 from sensors.thermal_guard import build_thermal_guard_sensor
 from sensors.thermal_policy import thermal_verdict
 from tests.sensors.test_alerting import Mailbox, Webhook, free_port
@@ -43,6 +45,7 @@ from transcript_foundry.alerts.log import Alert, AlertLog
 from transcript_foundry.contract.job_spec import JobSpec
 from transcript_foundry.dedup.dedup_index import DedupIndex
 from transcript_foundry.hardware.node_telemetry import LiveState
+from transcript_foundry.hardware.thermal_history import ThermalRow
 from transcript_foundry.pool.dispatch import Dispatcher, WorkItem
 from transcript_foundry.pool.fleet import NodeFleet
 from transcript_foundry.pool.node_controls import NodeControls
@@ -192,6 +195,44 @@ def _throttle_factor(env: Env, key: str) -> None:
     config_set(key, "0.4")
     run_tick(sensor, env.ledger)
     assert controls.get("gpu-a").throttle_factor == 0.4
+
+
+def _heating_history(n: int) -> list[ThermalRow]:
+    """A node on a 120 s cooling curve (40 + 8 x load °C), sampled every 30 s, load 0 then 6."""
+    temp, rows = 40.0, []
+    for k in range(n):
+        load = 0.0 if k < 2 else 6.0
+        target = 40.0 + 8.0 * load
+        temp = target + (temp - target) * math.exp(-30.0 / 120.0)
+        at = datetime.fromtimestamp(1_800_000_000 + 30 * k, UTC)
+        rows.append(ThermalRow("n", at, load, {"cpu": temp}, {}, {}, None))
+    return rows
+
+
+@probe("thermal.forecast_horizon_s")
+def _forecast_horizon(env: Env, key: str) -> None:
+    def state() -> str:
+        decision = thermal_decision(
+            "normal", {"cpu": 74.0}, 6.0, 1.0, _heating_history(8), env.settings().thermal
+        )
+        return decision.verdict.state
+
+    assert state() == "throttled"  # 74 °C heading for 88: throttled before 80
+    config_set(key, "0")
+    assert state() == "normal"  # reactive only
+
+
+@probe("thermal.forecast_min_samples")
+def _forecast_min_samples(env: Env, key: str) -> None:
+    def modelled() -> bool:
+        decision = thermal_decision(
+            "normal", {"cpu": 74.0}, 6.0, 1.0, _heating_history(8), env.settings().thermal
+        )
+        return bool(decision.models)
+
+    assert modelled()
+    config_set(key, "20")
+    assert not modelled()
 
 
 def test_a_host_profile_reaches_routing(env: Env) -> None:
