@@ -34,7 +34,7 @@ def main() -> None:
         )
         from dagster import DagsterInstance
 
-        from tests.support.browser import chromium_page, skip_dagster_dialog
+        from tests.support.browser import chromium_page, click_past_dialog, skip_dagster_dialog
         from tests.support.dagster_processes import DagsterWebserver
         from tests.support.fleet_scenario import PI, run_fleet_scenario
 
@@ -44,7 +44,7 @@ def main() -> None:
             with chromium_page(viewport=(1400, 1000)) as (page, _log):
                 page.goto(f"{server.url}/assets/fleet/{PI}")
                 skip_dagster_dialog(page)
-                page.get_by_role("button", name="Plots").first.click()
+                click_past_dialog(page, page.get_by_role("button", name="Plots").first)
                 heading = page.get_by_text("concurrency_limit", exact=True).first
                 heading.wait_for(timeout=30_000)
                 heading.scroll_into_view_if_needed()

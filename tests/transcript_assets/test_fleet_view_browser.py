@@ -16,7 +16,7 @@ import pytest
 from dagster import DagsterInstance
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import chromium_page, skip_dagster_dialog
+from tests.support.browser import chromium_page, click_past_dialog, skip_dagster_dialog
 from tests.support.dagster_processes import DagsterWebserver
 from tests.support.fleet_scenario import PI, run_fleet_scenario
 
@@ -37,7 +37,7 @@ def fleet_webserver(
 def open_node_plots(page: Page, base_url: str, node_id: str) -> None:
     page.goto(f"{base_url}/assets/fleet/{node_id}")
     skip_dagster_dialog(page)
-    page.get_by_role("button", name="Plots").first.click()
+    click_past_dialog(page, page.get_by_role("button", name="Plots").first)
 
 
 OBSERVATIONS = """
