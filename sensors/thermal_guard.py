@@ -15,6 +15,7 @@ of its concurrency that stays below it, instead of after the crossing.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from dagster import (
@@ -41,7 +42,10 @@ def build_thermal_guard_sensor(
     readings_factory: ReadingsFactory = FleetReadings,
     *,
     every_s: int = 30,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SensorDefinition:
+    """``clock`` stamps the telemetry history (a simulation replays ticks faster than 30 s apart)."""
+
     @ticking_sensor(
         "thermal_guard",
         "Throttles a node at CPU >= 80 °C / GPU >= 85 °C (concurrency x 0.7), pauses it at the "
@@ -76,14 +80,14 @@ def build_thermal_guard_sensor(
             verdict = decision.verdict
             factor = decision.factor if verdict.state == "throttled" else 1.0
             if live is not None and any(t is not None for t in temps.values()):
-                now = datetime.now(UTC)
+                now = clock()
                 history.record(
                     ThermalRow(
                         node_id,
                         now,
                         float(live.in_flight),
                         temps,
-                        predicted_now(past, decision.models, now.timestamp()),
+                        predicted_now(past, decision.models, now.timestamp(), float(live.in_flight)),
                         decision.forecast,
                         limits.forecast_horizon_s,
                     )

@@ -1,7 +1,7 @@
-"""Regenerate docs/images/fleet-view.png: the fleet view of a node that heated past its throttle limit.
+"""Regenerate docs/images/fleet-view.png: the fleet view of a node throttled before its limit, forecast beside actual.
 
 Runs the browser test's scenario (tests/support/fleet_scenario.py: the real thermal_guard and fleet_view
-sensors over a Pi whose heartbeats heat up and cool down) in a temporary home, starts the real
+sensors over a Pi whose temperature follows its load) in a temporary home, starts the real
 dagster-webserver on it and screenshots the Pi's plots with headless chromium.
 
     .venv/bin/python tools/fleet_screenshot.py [--out docs/images/fleet-view.png]
@@ -45,10 +45,10 @@ def main() -> None:
                 page.goto(f"{server.url}/assets/fleet/{PI}")
                 skip_dagster_dialog(page)
                 click_past_dialog(page, page.get_by_role("button", name="Plots").first)
-                heading = page.get_by_text("concurrency_limit", exact=True).first
+                heading = page.get_by_text("cpu_temp_c", exact=True).first
                 heading.wait_for(timeout=30_000)
-                heading.scroll_into_view_if_needed()
-                page.mouse.wheel(0, 250)
+                heading.evaluate("e => e.scrollIntoView({block: 'start'})")
+                page.mouse.wheel(0, -40)
                 page.wait_for_timeout(1500)  # let the charts draw
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(args.out))

@@ -80,7 +80,12 @@ def test_the_decision_throttles_before_the_limit_to_the_share_that_stays_below()
     assert "forecast CPU" in decision.verdict.reason and "cpu_throttle_c 80.0" in decision.verdict.reason
     assert 0.5 <= decision.factor < 1.0
     model = decision.models["cpu"]
-    assert model.forecast(76.0, 6 * decision.factor, 60.0) < 80.0 <= model.forecast(76.0, 6.0, 60.0)
+    horizon = LIMITS.forecast_horizon_s
+    assert (
+        model.forecast(76.0, math.floor(6 * decision.factor + 1e-9), horizon)
+        < 80.0
+        <= model.forecast(76.0, 6.0, horizon) + 1.0
+    )
 
     cool = thermal_decision("throttled", {"cpu": 60.0, "gpu": None}, 4.0, 0.7, history, LIMITS)
     assert cool.verdict.state == "normal" and "below the limits" in cool.verdict.reason

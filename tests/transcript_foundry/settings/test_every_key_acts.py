@@ -213,11 +213,11 @@ def _heating_history(n: int) -> list[ThermalRow]:
 def _forecast_horizon(env: Env, key: str) -> None:
     def state() -> str:
         decision = thermal_decision(
-            "normal", {"cpu": 74.0}, 6.0, 1.0, _heating_history(8), env.settings().thermal
+            "normal", {"cpu": 76.0}, 6.0, 1.0, _heating_history(8), env.settings().thermal
         )
         return decision.verdict.state
 
-    assert state() == "throttled"  # 74 °C heading for 88: throttled before 80
+    assert state() == "throttled"  # 76 °C heading for 88: throttled before 80
     config_set(key, "0")
     assert state() == "normal"  # reactive only
 
@@ -226,7 +226,7 @@ def _forecast_horizon(env: Env, key: str) -> None:
 def _forecast_min_samples(env: Env, key: str) -> None:
     def modelled() -> bool:
         decision = thermal_decision(
-            "normal", {"cpu": 74.0}, 6.0, 1.0, _heating_history(8), env.settings().thermal
+            "normal", {"cpu": 76.0}, 6.0, 1.0, _heating_history(8), env.settings().thermal
         )
         return bool(decision.models)
 
