@@ -126,7 +126,8 @@ def compact_index(folder: Path) -> tuple[int, int]:
 
     Each library run appends a segment, so a long-lived library loads hundreds of small files; the merged
     segment is written aside and renamed into place under the first segment's name, then the others go.
-    Run it while no library fold runs (the maintenance job and build_library share a concurrency key)."""
+    Segments a library fold appends meanwhile are not touched (only the ones read here go), but a fold that
+    loads the index during the swap may miss rows: the schedule runs it weekly at night, when none runs."""
     segments = sorted(folder.glob("seg-*"))
     if len(segments) <= 1:
         return len(segments), sum(len(_read_segment(s).ids) for s in segments)
