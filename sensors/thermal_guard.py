@@ -5,11 +5,18 @@ Every tick it reads each node's temperatures (``sensors/node_readings.py``), dec
 each tick), stores its restriction and writes the node's effective control (``resources/node_restrictions``:
 a restriction of the activity sensor or an operator is kept). Each change of a node's state is a row in
 ``node_events`` (``transcripts nodes`` shows them) and a line in the tick's text in the Dagster UI.
+
+Predictive control (``sensors/thermal_forecast.py``): each tick's temperatures and load go into the node's
+history (``thermal_samples``); once ``forecast_min_samples`` of them fit a cooling curve, the node is
+throttled before the forecast crosses a throttle limit within ``forecast_horizon_s``, to the largest share
+of its concurrency that stays below it, instead of after the crossing.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from dagster import (
     ResourceParam,
@@ -23,8 +30,10 @@ from sensors.node_guard import THERMAL_SOURCE, restrict
 from sensors.node_readings import NO_READINGS, FleetReadings, ReadingsFactory
 from sensors.pool_nodes import PoolNodes
 from sensors.sensor_cursor import read_cursor
-from sensors.thermal_policy import thermal_verdict
+from sensors.thermal_forecast import predicted_now, thermal_decision
 from sensors.ticking import ticking_sensor
+from transcript_foundry.hardware.thermal_history import ThermalHistory, ThermalRow
+from transcript_foundry.pool.node_controls import NodeControls
 from transcript_foundry.pool.node_restrictions import NodeRestrictions, Restriction
 from transcript_foundry.settings.store import SettingsStore
 
@@ -33,11 +42,15 @@ def build_thermal_guard_sensor(
     readings_factory: ReadingsFactory = FleetReadings,
     *,
     every_s: int = 30,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SensorDefinition:
+    """``clock`` stamps the telemetry history (a simulation replays ticks faster than 30 s apart)."""
+
     @ticking_sensor(
         "thermal_guard",
         "Throttles a node at CPU >= 80 °C / GPU >= 85 °C (concurrency x 0.7), pauses it at the "
-        "critical limits, lets it recover below 75 °C (all from the thermal settings).",
+        "critical limits, lets it recover below 75 °C (all from the thermal settings); with a node's fitted cooling "
+        "curve, throttles before the forecast crosses a limit.",
         every_s=every_s,
     )
     def thermal_guard(
@@ -48,17 +61,37 @@ def build_thermal_guard_sensor(
         cursor = read_cursor(context.cursor)
         states: dict[str, str] = {}
         lines, changes = [], []
+        history, controls = ThermalHistory(ledger.engine), NodeControls(ledger.engine)
         for node_id, reading in sorted(readings_factory(ledger.engine, llm_pool).read().items()):
             limits = store.load(reading.hostname).settings.thermal
             live = reading.live
-            verdict = thermal_verdict(
+            temps = {"cpu": live.cpu_temp_c if live else None, "gpu": live.gpu_temp_c if live else None}
+            control = controls.get(node_id)
+            past = history.recent(node_id)
+            decision = thermal_decision(
                 restrictions.get(node_id, THERMAL_SOURCE).state,
-                live.cpu_temp_c if live else None,
-                live.gpu_temp_c if live else None,
+                temps,
+                float(live.in_flight) if live else 0.0,
+                0.0 if control.paused else control.throttle_factor,
+                past,
                 limits,
                 live.unavailable if live else {"heartbeat": "the node sent no live state"},
             )
-            factor = limits.throttle_factor if verdict.state == "throttled" else 1.0
+            verdict = decision.verdict
+            factor = decision.factor if verdict.state == "throttled" else 1.0
+            if live is not None and any(t is not None for t in temps.values()):
+                now = clock()
+                history.record(
+                    ThermalRow(
+                        node_id,
+                        now,
+                        float(live.in_flight),
+                        temps,
+                        predicted_now(past, decision.models, now.timestamp(), float(live.in_flight)),
+                        decision.forecast,
+                        limits.forecast_horizon_s,
+                    )
+                )
             change = restrict(
                 ledger.engine, Restriction(node_id, THERMAL_SOURCE, verdict.state, factor, verdict.reason)
             )

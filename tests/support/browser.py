@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Locator, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 CHROMIUM = os.environ.get("TRANSCRIPTS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -70,3 +72,17 @@ def skip_dagster_dialog(page: Page, timeout_ms: int = 5_000) -> None:
     with contextlib.suppress(Exception):
         button.wait_for(state="visible", timeout=timeout_ms)
         button.click()
+
+
+def click_past_dialog(page: Page, locator: Locator, timeout_ms: int = 60_000) -> None:
+    """Click ``locator``; when the community dialog (it may open seconds after the page on a busy machine)
+    covers it, Skip the dialog and try again, until ``timeout_ms``."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            locator.click(timeout=5_000)
+            return
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+            skip_dagster_dialog(page, timeout_ms=1_000)

@@ -50,6 +50,8 @@ def embed_calls(
             chunks.append(chunk)
             owner.append(i)
             weight.append(len(chunk.split()))
+    if not chunks:  # calls without turns
+        return np.zeros((len(calls), 0), dtype=np.float32)
     vectors = model.encode(
         chunks,
         batch_size=batch_size,

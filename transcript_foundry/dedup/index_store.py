@@ -86,6 +86,14 @@ def save_rows(folder: Path, index: DedupIndex, start: int, embedding_model: str 
     partial = folder / f".partial-{final.name}-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
+    _write_segment(partial, rows)
+    if final.exists():  # a crashed run wrote these rows but the ledger never heard: replace them
+        shutil.rmtree(final)
+    partial.rename(final)
+    return final
+
+
+def _write_segment(folder: Path, rows: IndexRows) -> None:
     pl.DataFrame(
         {
             "id": rows.ids,
@@ -94,15 +102,11 @@ def save_rows(folder: Path, index: DedupIndex, start: int, embedding_model: str 
             "skeleton_hash": [skeleton_hash(s) for s in rows.skeletons],
         },
         schema={"id": pl.Utf8, "content_hash": pl.Utf8, "skeleton": pl.Utf8, "skeleton_hash": pl.Utf8},
-    ).write_parquet(partial / "entries.parquet")
+    ).write_parquet(folder / "entries.parquet")
     for name, file in _ARRAYS.items():
         array = getattr(rows, name)
         if array is not None:
-            np.save(partial / file, array)
-    if final.exists():  # a crashed run wrote these rows but the ledger never heard: replace them
-        shutil.rmtree(final)
-    partial.rename(final)
-    return final
+            np.save(folder / file, array)
 
 
 def _write_manifest(folder: Path, config: DedupConfig, embedding_model: str | None) -> None:
@@ -115,3 +119,39 @@ def _write_manifest(folder: Path, config: DedupConfig, embedding_model: str | No
 
 def clear_index(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def compact_index(folder: Path) -> tuple[int, int]:
+    """Merge the index's segments into one (rows in the same order); (segments before, rows).
+
+    Each library run appends a segment, so a long-lived library loads hundreds of small files; the merged
+    segment is written aside and renamed into place under the first segment's name, then the others go.
+    Segments a library fold appends meanwhile are not touched (only the ones read here go), but a fold that
+    loads the index during the swap may miss rows: the schedule runs it weekly at night, when none runs."""
+    segments = sorted(folder.glob("seg-*"))
+    if len(segments) <= 1:
+        return len(segments), sum(len(_read_segment(s).ids) for s in segments)
+    parts = [_read_segment(s) for s in segments]
+    merged = IndexRows(
+        ids=[i for p in parts for i in p.ids],
+        hashes=[h for p in parts for h in p.hashes],
+        skeletons=[k for p in parts for k in p.skeletons],
+        **{
+            name: np.concatenate([getattr(p, name) for p in parts])
+            if all(getattr(p, name) is not None for p in parts)
+            else None
+            for name in _ARRAYS
+        },
+    )
+    partial = folder / f".partial-compact-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    _write_segment(partial, merged)
+    first = segments[0]
+    retired = folder / f".retired-{first.name}-{os.getpid()}"
+    first.rename(retired)
+    partial.rename(first)
+    shutil.rmtree(retired)
+    for segment in segments[1:]:
+        shutil.rmtree(segment)
+    return len(segments), len(merged.ids)

@@ -25,6 +25,7 @@ class NodeControl:
     paused: bool = False
     reason: str | None = None
     source: str | None = None
+    weight: float | None = None  # an operator's score multiplier; None: the node's nodes.yaml weight
 
     @property
     def state(self) -> str:
@@ -51,6 +52,7 @@ class NodeControls:
                 paused=bool(r.paused),
                 reason=r.reason,
                 source=r.source,
+                weight=None if r.weight is None else float(r.weight),
             )
             for r in rows
         }
@@ -96,6 +98,34 @@ class NodeControls:
                     )
                 )
         return changed
+
+    def set_weight(self, node_id: str, weight: float | None, *, source: str, reason: str | None) -> None:
+        """Override the node's score multiplier (None: back to nodes.yaml's); logged as a ``reweighted``
+        node event. The throttle / pause state is left as it is."""
+        if weight is not None and not 0.0 < weight <= 1.0:
+            raise ValueError(f"weight must be in (0, 1], got {weight}")
+        before = self.get(node_id).weight
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                update(node_controls).where(node_controls.c.node_id == node_id).values(weight=weight)
+            ).rowcount
+            if not found:
+                conn.execute(
+                    node_controls.insert().values(
+                        node_id=node_id, weight=weight, throttle_factor=1.0, paused=0, updated_at=now
+                    )
+                )
+            conn.execute(
+                node_events.insert().values(
+                    node_id=node_id,
+                    timestamp=now,
+                    source=source,
+                    from_state=f"weight {'default' if before is None else f'{before:g}'}",
+                    to_state="reweighted",
+                    reason=reason,
+                )
+            )
 
     def record_event(
         self, node_id: str, *, source: str, to_state: str, from_state: str | None = None, reason: str | None

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from transcript_foundry.hardware.thermal_history import READINGS, ThermalHistory
 from transcript_foundry.pool.fleet import NodeFleet
 from transcript_foundry.pool.node_choice import StepRequirements
 from transcript_foundry.state.state_db import performance_samples
@@ -23,11 +24,35 @@ def _json_time(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+def thermal_forecast(history: ThermalHistory | None, node_id: str) -> dict[str, float | None]:
+    """The thermal guard's last forecast against the actual reading (``thermal_samples``): per reading the
+    temperature, what the cooling curve predicted for that moment and what it expects ``horizon_s`` ahead."""
+    rows = history.recent(node_id, limit=1) if history is not None else []
+    if not rows:
+        return {}
+    row = rows[0]
+    out: dict[str, float | None] = {}
+    for reading in READINGS:
+        actual, predicted, ahead = (
+            row.temps.get(reading),
+            row.predicted.get(reading),
+            row.forecast.get(reading),
+        )
+        if predicted is not None:
+            out[f"{reading}_temp_predicted_c"] = predicted
+            if actual is not None:
+                out[f"{reading}_temp_prediction_error_c"] = actual - predicted
+        if ahead is not None:
+            out[f"{reading}_temp_forecast_c"] = ahead
+    return out
+
+
 def node_reports(pool: NodeFleet, *, probe_servers: bool = True) -> list[dict[str, Any]]:
     pool.refresh(force=True, probe_servers=probe_servers)
     ranked = pool.rank_nodes(StepRequirements(), refresh=False)
     controls = pool.controls()
     engine = pool.engine()
+    history = ThermalHistory(engine) if engine is not None else None
     reports = []
     for r in ranked:
         runtime = pool.runtime(r.node_id)
@@ -64,6 +89,7 @@ def node_reports(pool: NodeFleet, *, probe_servers: bool = True) -> list[dict[st
                 "circuit": runtime.circuit.state,
                 "last_circuit_event": last_circuit and {k: _json_time(v) for k, v in last_circuit.items()},
                 "concurrency_limit": runtime.limit(),
+                "weight": runtime.weight,
                 "concurrency_bounds": list(spec.concurrency_bounds),
                 "last_sample": last_sample,
                 "controls": {
@@ -86,6 +112,7 @@ def node_reports(pool: NodeFleet, *, probe_servers: bool = True) -> list[dict[st
                     "models": list(signals.models) if signals.models is not None else None,
                     "error": signals.error,
                 },
+                "forecast": thermal_forecast(history, r.node_id),
                 "recent_events": [{k: _json_time(v) for k, v in e.items()} for e in events],
             }
         )

@@ -86,7 +86,9 @@ class NodeRestrictions:
     def apply(self, node_id: str, controls: NodeControls, *, by: str, sensor_sources: frozenset[str]) -> bool:
         """Write the effective control of ``node_id`` (``by``: the source applying it). True if it changed."""
         current = controls.get(node_id)
-        foreign = current.source and not set(current.source.split("+")) & sensor_sources
+        sources = set(current.source.split("+")) if current.source else set()
+        # a control nobody here wrote (e.g. an old `transcripts` pause): adopt it; never the applier's own
+        foreign = sources and not sources & sensor_sources and by not in sources
         if foreign and current.source:
             self.put(
                 Restriction(node_id, current.source, current.state, current.throttle_factor, current.reason)

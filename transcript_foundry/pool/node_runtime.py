@@ -88,6 +88,13 @@ class NodeRuntime:
             return False
         return self.circuit.state != "closed" or self.clock() < self.cooldown_until
 
+    @property
+    def weight(self) -> float:
+        """The score multiplier: an operator's (node_controls) over the spec's (nodes.yaml)."""
+        if self.control is not None and self.control.weight is not None:
+            return self.control.weight
+        return self.spec.weight
+
     def blocked(self) -> str | None:
         """A filter that scoring cannot see: paused, stale, circuit, cooldown, model not loaded."""
         if self.control is not None and self.control.paused:
@@ -180,7 +187,7 @@ class NodeRuntime:
             vram_total_mb=profile.gpu_memory_mb if profile else 0,
             tokens_per_s=self.tokens_per_s or self.spec.tokens_per_s,
             success_rate=self.success_rate,
-            weight=self.spec.weight,
+            weight=self.weight,
             blocked=self.blocked(),
             kubernetes_node=self.spec.kubernetes_node,
             thermal=self.thermal,

@@ -92,7 +92,7 @@ class EmbeddingSpread:
 
 
 def embedding_spread(vectors: np.ndarray) -> EmbeddingSpread:
-    if len(vectors) < 2:
+    if len(vectors) < 2 or vectors.ndim != 2 or vectors.shape[1] == 0:
         return EmbeddingSpread(None, None)
     sims = vectors @ vectors.T
     n = len(vectors)
@@ -113,7 +113,11 @@ def diversity(records: Sequence[Mapping[str, Any]], embed_calls: CallEmbedder | 
     calls = [[w for _, text in turns_of(r) for w in words(text)] for r in records]
     openings = Counter(_frame(turns[0][1]) for r in records if (turns := turns_of(r)))
     closings = Counter(_frame(turns[-1][1]) for r in records if (turns := turns_of(r)))
-    spread = embedding_spread(embed_calls([r.get("turns", []) for r in records])) if embed_calls else None
+    spread = (
+        embedding_spread(embed_calls([r.get("turns", []) for r in records]))
+        if embed_calls and len(records) >= 2
+        else None
+    )
     return {
         **{f"distinct_{n}": distinct_n(all_tokens, n) for n in (1, 2, 3)},
         "by_speaker": by_speaker,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -36,6 +37,8 @@ class ThermalSettings(_Section):
     gpu_critical_c: float = Field(gt=0, lt=150)
     recover_below_c: float = Field(gt=0, lt=150)
     throttle_factor: float = Field(gt=0, le=1)
+    forecast_horizon_s: float = Field(ge=0, le=3600)
+    forecast_min_samples: int = Field(ge=3, le=1000)
 
     @model_validator(mode="after")
     def _ordered(self) -> ThermalSettings:
@@ -220,6 +223,64 @@ class AlertingSettings(_Section):
         return value
 
 
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?]+$")
+_STANDING = re.compile(r"^\s*([a-z0-9_\-]+)\s*:\s*([0-9]+)\s*$")
+
+
+def _cron(value: str) -> str:
+    fields = value.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(
+            f"{value!r} is not a cron expression: expected 5 fields (minute hour day month weekday), "
+            'e.g. "0 1 * * *" for 01:00 every day'
+        )
+    return " ".join(fields)
+
+
+class ScheduleSettings(_Section):
+    timezone: str
+    top_up_cron: str
+    standing_requests: list[str]
+    compaction_cron: str
+    report_cron: str
+    retention_cron: str
+    retention_days: float = Field(gt=0)
+
+    _split = field_validator("standing_requests", mode="before")(_split_list)
+    _crons = field_validator("top_up_cron", "compaction_cron", "report_cron", "retention_cron")(_cron)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin"
+            ) from None
+        return value
+
+    @field_validator("standing_requests")
+    @classmethod
+    def _standing(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            match = _STANDING.match(entry)
+            if not match or int(match.group(2)) < 1:
+                raise ValueError(
+                    f"standing request {entry!r}: expected DOMAIN:COUNT with a count of at least 1, "
+                    'e.g. "healthcare:2000"'
+                )
+        return [entry.replace(" ", "") for entry in value]
+
+    def standing(self) -> dict[str, int]:
+        """Domain -> accepted transcripts to keep (a domain named twice: the larger count)."""
+        wanted: dict[str, int] = {}
+        for entry in self.standing_requests:
+            domain, count = entry.split(":")
+            wanted[domain] = max(wanted.get(domain, 0), int(count))
+        return wanted
+
+
 class Settings(_Section):
     thermal: ThermalSettings
     activity: ActivitySettings
@@ -231,6 +292,7 @@ class Settings(_Section):
     retry: RetrySettings
     circuit: CircuitBreakerSettings
     alerting: AlertingSettings
+    schedules: ScheduleSettings
 
 
 # Values never printed in full, wherever they come from.

@@ -18,6 +18,7 @@ _ACTIVITY = "sensors/activity.py each tick"
 _INTAKE = "sensors/request_intake.py each tick"
 _FLEET = "the pool (transcript_foundry/pool/fleet.py) at each refresh"
 _ALERTS = "sensors/alerting.py each tick"
+_SCHEDULES = "transcript_assets/schedules.py when the code location loads"
 
 ACTS_IN: dict[str, str] = {
     # thermal: one set of limits, read by the sensor and by routing
@@ -29,6 +30,8 @@ ACTS_IN: dict[str, str] = {
     "thermal.gpu_critical_c": f"pause: {_THERMAL_SENSOR}; node excluded: {_THERMAL_POOL}",
     "thermal.recover_below_c": f"recovery (hysteresis): {_THERMAL_SENSOR}",
     "thermal.throttle_factor": f"concurrency factor of a throttled node: {_THERMAL_SENSOR}",
+    "thermal.forecast_horizon_s": f"predictive throttle (cooling-curve forecast), 0 = off: {_THERMAL_SENSOR}",
+    "thermal.forecast_min_samples": f"telemetry samples before a node's cooling curve is used: {_THERMAL_SENSOR}",
     # activity
     "activity.gaming_gpu_util_pct": f"gaming probe: {_ACTIVITY}",
     "activity.gaming_gpu_memory_mb": f"gaming probe: {_ACTIVITY}",
@@ -91,6 +94,14 @@ ACTS_IN: dict[str, str] = {
     "alerting.smtp_starttls": f"e-mail route: {_ALERTS}",
     "alerting.cooldown_s": f"repeat suppression: {_ALERTS}",
     "alerting.webserver_base_url": f"run links in alerts: {_ALERTS}",
+    # schedules: cron times are read when the code location loads (Reload in the UI, daemon restart)
+    "schedules.timezone": f"time zone of every schedule: {_SCHEDULES}",
+    "schedules.top_up_cron": f"standing_requests_top_up: {_SCHEDULES}",
+    "schedules.standing_requests": "what the top_up_standing_requests job submits, each run",
+    "schedules.compaction_cron": f"library_compaction: {_SCHEDULES}",
+    "schedules.report_cron": f"report_refresh: {_SCHEDULES}",
+    "schedules.retention_cron": f"retention_cleanup: {_SCHEDULES}",
+    "schedules.retention_days": "what the retention_cleanup job removes, each run",
 }
 
 

@@ -85,7 +85,7 @@ slots = Table(
     ),  # the rule's similarity to duplicate_of (migration 3)
     Column("library_seq", Integer, nullable=True),
     Column("updated_at", DateTime(timezone=True), server_default=func.now(), onupdate=func.now()),
-    # The plan's identifiers said in the raw call and those the scrubber left (migration 9; phi/planted.py).
+    # The plan's identifiers said in the raw call and those the scrubber left (migration 10; phi/planted.py).
     Column("planted", JSON, nullable=True),
     Index("ix_slots_request_state", "request_id", "state"),
     Index("ix_slots_state", "state"),
@@ -131,6 +131,7 @@ node_controls = Table(
     Column("reason", Text, nullable=True),  # why (names the probe / sensor)
     Column("source", String(64), nullable=True),  # thermal_guard | activity | operator ...
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("weight", Float, nullable=True),  # an operator's score multiplier over nodes.yaml's (v9)
 )
 
 node_events = Table(
@@ -143,6 +144,25 @@ node_events = Table(
     Column("from_state", String(32), nullable=True),
     Column("to_state", String(32), nullable=False),
     Column("reason", Text, nullable=True),
+)
+
+# ---- thermal telemetry per node, for its cooling curve and forecasts (v9) --------------------------------
+thermal_samples = Table(
+    "thermal_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("node_id", String(64), nullable=False, index=True),
+    Column("timestamp", DateTime(timezone=True), nullable=False),
+    Column("load", Float, nullable=False),  # calls in flight
+    Column("cpu_temp_c", Float, nullable=True),
+    Column("gpu_temp_c", Float, nullable=True),
+    Column(
+        "cpu_predicted_c", Float, nullable=True
+    ),  # the model's forecast for this moment, from the last sample
+    Column("gpu_predicted_c", Float, nullable=True),
+    Column("cpu_forecast_c", Float, nullable=True),  # forecast horizon_s ahead at this load
+    Column("gpu_forecast_c", Float, nullable=True),
+    Column("horizon_s", Float, nullable=True),
 )
 
 # ---- settings, request sources, alerts (v7) ------------------------------------------------------------
@@ -251,7 +271,14 @@ def _v8_quality_signals(conn: Connection) -> None:
     _add_missing_columns(conn, quality_rounds, ("discriminator", "signals"))
 
 
-def _v9_planted(conn: Connection) -> None:
+def _v9_node_weight_thermal_samples(conn: Connection) -> None:
+    """An operator re-weights a node (the node_control job) without editing nodes.yaml; the thermal guard
+    keeps each node's temperature and load history for its cooling curve."""
+    _add_missing_columns(conn, node_controls, ("weight",))
+    metadata.create_all(conn, tables=[thermal_samples])
+
+
+def _v10_planted(conn: Connection) -> None:
     """Each scrubbed slot records which planted identifiers its raw call said and which survived."""
     _add_missing_columns(conn, slots, ("planted",))
 
@@ -263,7 +290,8 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (4, _v4_quality_rounds),
     (7, _v7_settings_intake_alerts),
     (8, _v8_quality_signals),
-    (9, _v9_planted),
+    (9, _v9_node_weight_thermal_samples),
+    (10, _v10_planted),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

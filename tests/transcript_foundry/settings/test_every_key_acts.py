@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +31,28 @@ from sensors.inbox import inbox_dir
 from sensors.node_readings import NodeReading
 from sensors.probes.probe_result import ProbeResult
 from sensors.probes.x11_idle import x11_idle_probe
+from sensors.thermal_forecast import thermal_decision
 from sensors.thermal_guard import build_thermal_guard_sensor
 from sensors.thermal_policy import thermal_verdict
 from tests.sensors.test_alerting import Mailbox, Webhook, free_port
 from tests.sensors.test_request_intake import add_partitions, finish_shard, record_run, tick
 from tests.sensors.test_thermal_guard import Readings, run_tick
 from transcript_assets.cli.main import main
+from transcript_assets.schedules import build_schedules
 from transcript_assets.scored_transcripts import ScoredTranscriptsConfig, quality_weights
 from transcript_assets.transcript_library import LibraryConfig, library_dedup_config
 from transcript_foundry.alerts.log import Alert, AlertLog
 from transcript_foundry.contract.job_spec import JobSpec
 from transcript_foundry.dedup.dedup_index import DedupIndex
 from transcript_foundry.hardware.node_telemetry import LiveState
+from transcript_foundry.hardware.thermal_history import ThermalRow
 from transcript_foundry.pool.dispatch import Dispatcher, WorkItem
 from transcript_foundry.pool.fleet import NodeFleet
 from transcript_foundry.pool.node_controls import NodeControls
 from transcript_foundry.quality.gate import weighted_overall
 from transcript_foundry.request.lifecycle import submit_request
+from transcript_foundry.request.retention import expired_requests
+from transcript_foundry.request.standing import plan_top_ups
 from transcript_foundry.settings.environment import project_paths
 from transcript_foundry.settings.model import known_keys
 from transcript_foundry.settings.store import SettingsStore
@@ -189,6 +195,44 @@ def _throttle_factor(env: Env, key: str) -> None:
     config_set(key, "0.4")
     run_tick(sensor, env.ledger)
     assert controls.get("gpu-a").throttle_factor == 0.4
+
+
+def _heating_history(n: int) -> list[ThermalRow]:
+    """A node on a 120 s cooling curve (40 + 8 x load °C), sampled every 30 s, load 0 then 6."""
+    temp, rows = 40.0, []
+    for k in range(n):
+        load = 0.0 if k < 2 else 6.0
+        target = 40.0 + 8.0 * load
+        temp = target + (temp - target) * math.exp(-30.0 / 120.0)
+        at = datetime.fromtimestamp(1_800_000_000 + 30 * k, UTC)
+        rows.append(ThermalRow("n", at, load, {"cpu": temp}, {}, {}, None))
+    return rows
+
+
+@probe("thermal.forecast_horizon_s")
+def _forecast_horizon(env: Env, key: str) -> None:
+    def state() -> str:
+        decision = thermal_decision(
+            "normal", {"cpu": 76.0}, 6.0, 1.0, _heating_history(8), env.settings().thermal
+        )
+        return decision.verdict.state
+
+    assert state() == "throttled"  # 76 °C heading for 88: throttled before 80
+    config_set(key, "0")
+    assert state() == "normal"  # reactive only
+
+
+@probe("thermal.forecast_min_samples")
+def _forecast_min_samples(env: Env, key: str) -> None:
+    def modelled() -> bool:
+        decision = thermal_decision(
+            "normal", {"cpu": 76.0}, 6.0, 1.0, _heating_history(8), env.settings().thermal
+        )
+        return bool(decision.models)
+
+    assert modelled()
+    config_set(key, "20")
+    assert not modelled()
 
 
 def test_a_host_profile_reaches_routing(env: Env) -> None:
@@ -729,6 +773,58 @@ def _base_url(env: Env, key: str) -> None:
     assert "http://" not in text()
     config_set(key, "http://127.0.0.1:3000")
     assert "http://127.0.0.1:3000/runs/abc123" in text()
+
+
+# ---- schedules: cron times when the code location loads, the rest in each job run -----------------------------
+
+
+SCHEDULE_OF = {
+    "schedules.top_up_cron": "standing_requests_top_up",
+    "schedules.compaction_cron": "library_compaction",
+    "schedules.report_cron": "report_refresh",
+    "schedules.retention_cron": "retention_cleanup",
+}
+
+
+def built_schedules(env: Env) -> dict[str, Any]:
+    return {s.name: s for s in build_schedules(env.settings(None).schedules)}
+
+
+@probe(*SCHEDULE_OF)
+def _schedule_cron(env: Env, key: str) -> None:
+    assert built_schedules(env)[SCHEDULE_OF[key]].cron_schedule != "7 5 * * *"
+    config_set(key, "7 5 * * *")
+    assert built_schedules(env)[SCHEDULE_OF[key]].cron_schedule == "7 5 * * *"
+
+
+@probe("schedules.timezone")
+def _schedule_zone(env: Env, key: str) -> None:
+    assert {s.execution_timezone for s in built_schedules(env).values()} == {"UTC"}
+    config_set(key, "America/Chicago")
+    assert {s.execution_timezone for s in built_schedules(env).values()} == {"America/Chicago"}
+
+
+@probe("schedules.standing_requests")
+def _standing(env: Env, key: str) -> None:
+    assert plan_top_ups(env.ledger, env.settings(None).schedules.standing()) == []
+    config_set(key, "retail:40")
+    (top_up,) = plan_top_ups(env.ledger, env.settings(None).schedules.standing())
+    assert (top_up.domain, top_up.shortfall) == ("retail", 40)
+
+
+@probe("schedules.retention_days")
+def _retention_days(env: Env, key: str) -> None:
+    request_id, _ = submit_request(env.ledger, JobSpec(count=1, domain="retail"), "one", None)
+    env.ledger.set_request_status(request_id, "fulfilled")
+    time.sleep(0.05)
+
+    def expired() -> list[str]:
+        days = env.settings(None).schedules.retention_days
+        return [r.request_id for r in expired_requests(env.ledger, datetime.now(UTC) - timedelta(days=days))]
+
+    assert expired() == []
+    config_set(key, "0.0000001")  # ~9 ms
+    assert expired() == [request_id]
 
 
 # ---- the tests -----------------------------------------------------------------------------------------------
