@@ -6,7 +6,7 @@ same way. A record needs only:
 
 - ``id``: non-empty text (an integer id is read as its decimal text); ``scrub`` also takes records
   without one;
-- ``turns``: a non-empty list of ``{"speaker": ..., "text": ...}``, the speaker ``AGENT`` or ``CUSTOMER``
+- ``turns``: a list of at least two ``{"speaker": ..., "text": ...}``, the speaker ``AGENT`` or ``CUSTOMER``
   in any case, or one of the aliases in ``SPEAKER_ALIASES`` (``user`` / ``assistant`` from chat exports,
   ``human`` / ``gpt`` from ShareGPT, ``caller``, ``rep`` ...), the text non-blank.
 
@@ -56,6 +56,7 @@ OPTIONAL_TEXT_FIELDS: tuple[str, ...] = (
 _SPAN_KEYS: tuple[str, ...] = ("turn", "start", "end")
 _TURNS_FIX = 'write "turns": [{"speaker": "AGENT", "text": "..."}, {"speaker": "CUSTOMER", "text": "..."}]'
 MAX_ERRORS_SHOWN = 20
+MIN_TURNS = 2  # as in the output contract: every export format needs a conversation
 EXTERNAL = "external"  # request_id and generation.node_id of a transcript from another tool
 UNKNOWN = "unknown"  # domain, scenario and generation.model when the record does not say
 
@@ -95,8 +96,8 @@ def canonical_speaker(value: Any) -> str | None:
 
 def read_turns(turns: Any) -> list[dict[str, Any]]:
     """Copies of the turns with canonical speakers, or ``TranscriptRecordError`` naming the bad turn."""
-    if not isinstance(turns, list) or not turns:
-        raise TranscriptRecordError(f"turns: expected a non-empty list, got {_kind(turns)}; {_TURNS_FIX}")
+    if not isinstance(turns, list):
+        raise TranscriptRecordError(f"turns: expected a list of turns, got {_kind(turns)}; {_TURNS_FIX}")
     out: list[dict[str, Any]] = []
     for i, turn in enumerate(turns):
         if not isinstance(turn, Mapping):
@@ -119,6 +120,10 @@ def read_turns(turns: Any) -> list[dict[str, Any]]:
                 "drop the turn or write what was said"
             )
         out.append({**copy.deepcopy(dict(turn)), "speaker": speaker})
+    if len(out) < MIN_TURNS:
+        raise TranscriptRecordError(
+            f"turns: a call needs at least {MIN_TURNS} turns, this one has {len(out)}; {_TURNS_FIX}"
+        )
     return out
 
 

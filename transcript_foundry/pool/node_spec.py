@@ -114,6 +114,10 @@ def load_nodes_file(path: Path) -> list[NodeSpec]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise NodeConfigError(f"cannot read nodes file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise NodeConfigError(
+            f"nodes file {path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         raise NodeConfigError(f"nodes file {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) or not data["nodes"]:

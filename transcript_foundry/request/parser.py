@@ -876,6 +876,10 @@ def load_job_spec_file(path: Path, packs: Packs) -> JobSpec:
         raise RequestError(f"{path}: job spec file not found; check the path") from None
     except OSError as exc:
         raise RequestError(f"{path}: cannot read the job spec file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise RequestError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the job spec as UTF-8"
+        ) from None
     try:
         data = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
     except json.JSONDecodeError as exc:

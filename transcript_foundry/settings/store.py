@@ -174,6 +174,12 @@ def _yaml_layer(path: Path | None) -> _Layer:
     name = f"yaml:{path}"
     try:
         tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"{name}: cannot read the settings file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         raise SettingsError(f"{name}: not valid YAML: {exc}") from None
     return _tree_layer(name, tree)

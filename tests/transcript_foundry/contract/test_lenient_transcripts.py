@@ -58,8 +58,8 @@ def test_scrub_takes_a_record_without_id() -> None:
         ({"id": True, "turns": TURNS}, "id: expected non-empty text, got bool", '"id": "call-0001"'),
         ({"id": " ", "turns": TURNS}, "id: expected non-empty text", '"id": "call-0001"'),
         ({"id": "x"}, "turns: missing", '"turns": [{"speaker": "AGENT"'),
-        ({"id": "x", "turns": []}, "turns: expected a non-empty list, got list", '"turns": [{'),
-        ({"id": "x", "turns": "AGENT: hi"}, "turns: expected a non-empty list, got str", '"turns": [{'),
+        ({"id": "x", "turns": []}, "turns: a call needs at least 2 turns, this one has 0", '"turns": [{'),
+        ({"id": "x", "turns": "AGENT: hi"}, "turns: expected a list of turns, got str", '"turns": [{'),
         ({"id": "x", "turns": [TURNS[0], "hi"]}, "turns[1]: expected an object", '"turns": [{'),
         ({"id": "x", "turns": [{"text": "hi"}]}, "turns[0].speaker: missing", '"turns": [{'),
         (

@@ -130,6 +130,10 @@ def load_mapping(path_or_name: str | Path) -> Mapping:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingError([f"{path}: cannot read the mapping file: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise MappingError(
+            [f"{path}: (file): not UTF-8 text ({exc.reason} at byte {exc.start}); save the mapping as UTF-8"]
+        ) from None
     data = _parse_text(text, path, "the mapping")
     return parse_mapping(data, source=str(path), base_dir=path.parent, name=path.stem)
 
