@@ -16,7 +16,7 @@ from transcript_foundry.domains.domain_pack import DomainPack
 from transcript_foundry.formats.custom_mapping.model import load_mapping
 from transcript_foundry.formats.custom_mapping.templates import MappingError
 from transcript_foundry.pool.node_spec import NodeConfigError, load_nodes_file
-from transcript_foundry.request.parser import RequestError, load_job_spec_file
+from transcript_foundry.request.parser import RequestError, load_job_spec_file, parse_request
 from transcript_foundry.settings.store import SettingsError, SettingsStore
 
 EXAMPLES = 150  # per target: seconds each on two cores
@@ -66,3 +66,12 @@ def test_a_one_turn_record_is_refused_before_an_export_rejects_it() -> None:
     record = {"id": "0", "turns": [{"speaker": "AGENT", "text": "0"}]}
     with pytest.raises(TranscriptRecordError, match=r"^turns: a call needs at least 2 turns, this one has 1"):
         read_transcript_record(json.loads(json.dumps(record)))
+
+
+def test_a_number_word_that_is_no_number_alone_is_named(packs: dict[str, DomainPack]) -> None:
+    with pytest.raises(RequestError, match=r"exchanges: 'dozen' is not a number of turns; give one, e\.g\."):
+        parse_request("Generate 5 retail calls of dozen turns", packs, semantic=False)
+    assert parse_request("Generate 5 retail calls of a dozen turns", packs, semantic=False).exchanges == (
+        12,
+        12,
+    )

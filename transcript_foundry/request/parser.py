@@ -182,7 +182,13 @@ def _quote(phrase: str) -> str:
 
 
 def _whole(phrase: str, field: str, unit: str, problems: list[str]) -> int | None:
-    value = parse_number(phrase)
+    try:
+        value = parse_number(phrase)
+    except ValueError:  # the pattern took words that are no number on their own ("dozen turns")
+        problems.append(
+            f"{field}: {_quote(phrase)} is not a number of {unit}; give one, e.g. '12 turns' or 'a dozen turns'"
+        )
+        return None
     if value.denominator != 1:
         problems.append(f"{field}: {format_number(value)} is not a whole number of {unit}; use whole numbers")
         return None
