@@ -103,6 +103,8 @@ def test_the_scan_tells_tests_that_can_fail_from_tests_that_cannot(tmp_path: Pat
                     assert True
                     assert a.b == a.b
                     assert f(a) == f(a)
+                    assert len(a) >= 0
+                    assert len(a) >= 1
             """,
         },
     )
@@ -116,6 +118,7 @@ def test_the_scan_tells_tests_that_can_fail_from_tests_that_cannot(tmp_path: Pat
     assert [f.split(": ", 1)[1] for f in found] == [
         "assert of a constant",
         "compares an expression with itself",
+        "a length is always >= 0",
     ]
     assert all(f.startswith("tests/area/test_sample.py:") for f in found)
 

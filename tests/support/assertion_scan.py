@@ -15,7 +15,7 @@ blocks and inner functions included, has one of:
   (decorated by a function of the module that stores into ``PROBES[...]``) is an asserting helper.
 
 It also finds asserts that hold by construction: ``assert <constant>`` and a comparison of an expression
-with itself (``assert x == x``, ``assert a.b <= a.b``); a side with a call is not one, since
+with itself (``assert x == x``, ``assert a.b <= a.b``), and ``len(x) >= 0``; a side with a call is not one, since
 ``f(x) == f(x)`` is how determinism is tested.
 """
 
@@ -183,6 +183,24 @@ class SuiteScan:
         return [f"{m.module}::{name}" for m, name, fn, cls in self.tests() if not self.asserts(m, fn, cls)]
 
 
+def _is_len(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
+
+
+def _is_zero(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value == 0 and not isinstance(node.value, bool)
+
+
+def _length_at_least_zero(test: ast.Compare) -> bool:
+    """``len(x) >= 0`` or ``0 <= len(x)``."""
+    if len(test.ops) != 1:
+        return False
+    left, op, right = test.left, test.ops[0], test.comparators[0]
+    return (isinstance(op, ast.GtE) and _is_len(left) and _is_zero(right)) or (
+        isinstance(op, ast.LtE) and _is_zero(left) and _is_len(right)
+    )
+
+
 def _has_call(node: ast.AST) -> bool:
     return any(isinstance(n, ast.Call | ast.Await | ast.Yield) for n in ast.walk(node))
 
@@ -208,4 +226,6 @@ def tautologies(root: Path = TESTS_ROOT) -> list[str]:
                 pairs = itertools.pairwise(operands)
                 if any(_same(a, b) and not _has_call(a) for a, b in pairs):
                     found.append(f"{where}: compares an expression with itself")
+                elif _length_at_least_zero(test):
+                    found.append(f"{where}: a length is always >= 0")
     return found
