@@ -35,14 +35,16 @@ NOT_UTF8 = b"count: 5\ndomain: \x80\xff\n"
 def test_a_job_spec_file_that_is_not_utf8_is_named(tmp_path: Path, packs: dict[str, DomainPack]) -> None:
     path = tmp_path / "spec.yaml"
     path.write_bytes(NOT_UTF8)
-    with pytest.raises(RequestError, match=r"spec\.yaml: not UTF-8 text .*save the job spec as UTF-8"):
+    with pytest.raises(RequestError, match=r"spec\.yaml: not UTF-8 text .*save the job spec file as UTF-8"):
         load_job_spec_file(path, packs)
 
 
 def test_a_nodes_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     path = tmp_path / "nodes.yaml"
     path.write_bytes(NOT_UTF8)
-    with pytest.raises(NodeConfigError, match=r"nodes file .*nodes\.yaml: not UTF-8 text .*save it as UTF-8"):
+    with pytest.raises(
+        NodeConfigError, match=r"nodes file .*nodes\.yaml: not UTF-8 text .*save the nodes file as UTF-8"
+    ):
         load_nodes_file(path)
 
 
@@ -58,7 +60,7 @@ def test_a_settings_file_that_is_not_utf8_or_unreadable_is_named(tmp_path: Path)
     path.write_bytes(NOT_UTF8)
     with pytest.raises(SettingsError, match=r"settings\.yaml: not UTF-8 text"):
         SettingsStore(None, environ={}, config_file=path).load()
-    with pytest.raises(SettingsError, match=r"missing\.yaml: cannot read the settings file"):
+    with pytest.raises(SettingsError, match=r"missing\.yaml: settings file not found; check the path"):
         SettingsStore(None, environ={}, config_file=tmp_path / "missing.yaml").load()
 
 

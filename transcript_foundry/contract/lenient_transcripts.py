@@ -31,6 +31,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from transcript_foundry.text.text_file import TextFileError, read_utf8
+
 SPEAKERS: tuple[str, ...] = ("AGENT", "CUSTOMER")
 SPEAKER_ALIASES: dict[str, str] = {
     "agent": "AGENT",
@@ -209,9 +211,9 @@ def read_transcripts(path: Path) -> list[dict[str, Any]]:
     problems: list[str] = []
     seen: dict[str, int] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise TranscriptFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        lines = read_utf8(path, "transcripts file").splitlines()
+    except TextFileError as exc:
+        raise TranscriptFileError(f"{path}: {exc}") from None
     for number, record, problem in numbered_records(lines):
         if record is None:
             problems.append(f"{path}: line {number}: {problem}")

@@ -71,6 +71,7 @@ from transcript_foundry.text.number_words import (
     format_number,
     parse_number,
 )
+from transcript_foundry.text.text_file import TextFileError, read_utf8
 
 if TYPE_CHECKING:  # numpy and the matcher load only when a request needs a match by meaning
     from transcript_foundry.request.semantic_match import Match, SemanticMatcher
@@ -877,15 +878,9 @@ def load_job_spec_file(path: Path, packs: Packs) -> JobSpec:
     """Read a YAML or JSON file of JobSpec fields; errors read '<file>: <field>: <problem>'."""
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RequestError(f"{path}: job spec file not found; check the path") from None
-    except OSError as exc:
-        raise RequestError(f"{path}: cannot read the job spec file: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise RequestError(
-            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the job spec as UTF-8"
-        ) from None
+        raw = read_utf8(path, "job spec file")
+    except TextFileError as exc:
+        raise RequestError(f"{path}: {exc}") from None
     try:
         data = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
     except json.JSONDecodeError as exc:
