@@ -90,13 +90,13 @@ def dedup_command(
     model: str | None,
     batch_size: int,
 ) -> None:
-    """Drop duplicate transcripts from IN.jsonl (output-contract records), keeping the first of each group.
+    """Drop duplicate transcripts from IN.jsonl (any records with id and turns), keeping the first of each.
 
-    OUT gets the kept records unchanged, in input order; --report writes every dropped id with the rule
+    OUT gets the kept records unchanged (speakers written AGENT / CUSTOMER), in input order; --report writes every dropped id with the rule
     that fired, its similarity and the kept id it duplicates, plus counts per rule (see docs/dedup.md).
     """
     from transcript_foundry.contract.jsonl_file import write_jsonl
-    from transcript_foundry.contract.transcript_file import TranscriptFileError, read_transcripts
+    from transcript_foundry.contract.lenient_transcripts import TranscriptFileError, read_transcripts
     from transcript_foundry.dedup.call_embeddings import call_embedder
     from transcript_foundry.dedup.dedup_decision import dropped_by_rule
     from transcript_foundry.dedup.dedup_index import DedupIndex
@@ -109,14 +109,6 @@ def dedup_command(
     except TranscriptFileError as exc:
         fail(str(exc))
         raise  # unreachable
-    seen: dict[str, int] = {}
-    for number, record in enumerate(records, start=1):
-        if record["id"] in seen:
-            fail(
-                f"{in_path}: record {number}: id: {record['id']!r} is already the id of record "
-                f"{seen[record['id']]}; every transcript needs its own id"
-            )
-        seen[record["id"]] = number
     embedder = None
     if "semantic" in config.rules:
         try:

@@ -1,4 +1,4 @@
-"""`transcripts export`: any output-contract file in a platform format, validated."""
+"""`transcripts export`: any transcripts file (ours or another tool's) in a platform format, validated."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from transcript_assets.cli.options import (
     "in_path",
     required=True,
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="A transcripts.jsonl in the output contract (what `generate` writes).",
+    help="A transcripts.jsonl: what `generate` writes, or any records with id and turns [{speaker, text}].",
 )
 @click.option(
     "--out",
@@ -30,12 +30,16 @@ from transcript_assets.cli.options import (
 )
 def export_cmd(fmt: str, mapping: str | None, in_path: Path, out_dir: Path) -> None:
     """Export a transcripts.jsonl file in a platform format, then validate every file written."""
-    from transcript_foundry.contract.transcript_file import TranscriptFileError, read_transcripts
+    from transcript_foundry.contract.lenient_transcripts import (
+        TranscriptFileError,
+        read_transcripts,
+        with_contract_defaults,
+    )
     from transcript_foundry.formats.export_formats import ExportError, export_format, write_export
 
     try:
         exporter = export_format(fmt, mapping)
-        records = read_transcripts(in_path)
+        records = [with_contract_defaults(r) for r in read_transcripts(in_path)]
     except (ExportError, TranscriptFileError) as exc:
         fail(str(exc))
         raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,30 +103,27 @@ domains_option = click.option(
 )
 
 
-def numbered_records(lines: Iterable[str]) -> Iterator[tuple[int, Any, str | None]]:
-    """(line number, parsed JSON, None) for each non-blank line, or (line number, None, why it is not JSON)."""
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line), None
-        except json.JSONDecodeError as exc:
-            yield number, None, f"not JSON ({exc.msg} at column {exc.colno})"
-
-
 def transform_jsonl(
-    in_path: Path, out_path: Path, transform: Callable[[Any], dict[str, Any]], input_error: type[Exception]
+    in_path: Path,
+    out_path: Path,
+    transform: Callable[[dict[str, Any]], dict[str, Any]],
+    input_error: type[Exception],
+    *,
+    id_required: bool = True,
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
     """Write ``transform(record)`` for each line of IN to OUT, flushed one record at a time (an interruption
-    loses nothing written). A line that is not JSON, or whose record raises ``input_error``, is left out and
-    reported. Returns ((line number, written record) ..., [{line, error} ...])."""
+    loses nothing written). Each line is read by the lenient transcript reader
+    (``transcript_foundry.contract.lenient_transcripts``); a line it refuses, or whose record raises
+    ``input_error``, is left out and reported. Returns ((line number, written record) ..., [{line, error} ...])."""
+    from transcript_foundry.contract.lenient_transcripts import numbered_records
+
     written: list[tuple[int, dict[str, Any]]] = []
     errors: list[dict[str, Any]] = []
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with in_path.open(encoding="utf-8") as source, out_path.open("w", encoding="utf-8") as sink:
-        for number, record, not_json in numbered_records(source):
-            if not_json:
-                errors.append({"line": number, "error": not_json})
+        for number, record, unreadable in numbered_records(source, id_required=id_required):
+            if record is None:
+                errors.append({"line": number, "error": unreadable})
                 continue
             try:
                 result = transform(record)

@@ -1,7 +1,8 @@
 """`transcripts report IN.jsonl -o DIR`: the dataset report of any transcript file.
 
-Each line of IN is a transcript record: the output contract, or another tool's record with only ``turns:
-[{speaker, text}]`` (``id``, ``domain``, ``scenario``, ``emotional_tone`` ... are used when present). DIR gets
+Each line of IN is a transcript record, read by the lenient transcript reader
+(``transcript_foundry.contract.lenient_transcripts``): the output contract, or another tool's record with
+only ``turns: [{speaker, text}]`` (``id``, ``domain``, ``scenario``, ``emotional_tone`` ... are used when present). DIR gets
 report.json, a self-contained report.html and plots/*.svg: diversity, coverage (against ``--request`` when
 given: what the set was asked for, in plain English or a JobSpec file), realism of the customer turns against
 real callers (``--reference``, default: the shipped DSTC11 customer utterances) and, for records that carry
@@ -16,7 +17,7 @@ from typing import Any
 
 import click
 
-from transcript_assets.cli.options import domain_packs, domains_option, fail, job_spec, numbered_records
+from transcript_assets.cli.options import domain_packs, domains_option, fail, job_spec
 
 
 @click.command("report")
@@ -49,7 +50,7 @@ def report_command(
     """Write the dataset report of IN.jsonl into DIR."""
     import json
 
-    from transcript_foundry.report.call_text import record_problem
+    from transcript_foundry.contract.lenient_transcripts import numbered_records
     from transcript_foundry.report.coverage import requested_from_spec
     from transcript_foundry.report.dataset_report import build_report, write_report
     from transcript_foundry.report.realism import ReferenceError, load_reference
@@ -67,9 +68,8 @@ def report_command(
     records: list[dict[str, Any]] = []
     errors: list[str] = []
     with in_path.open(encoding="utf-8") as source:
-        for number, record, not_json in numbered_records(source):
-            problem = not_json or record_problem(record)
-            if problem:
+        for number, record, problem in numbered_records(source, id_required=False):
+            if record is None:
                 errors.append(f"{in_path}: line {number}: {problem}")
             else:
                 records.append(record)

@@ -1,7 +1,7 @@
 """`transcripts scrub IN.jsonl -o OUT.jsonl`: scrub PHI / PII from a user's own transcripts.
 
-Each line of IN is a transcript record in the output contract (at least ``turns: [{speaker, text}]``;
-every other field is kept). OUT gets each record with its turn texts scrubbed and ``phi`` spans, written
+Each line of IN is a transcript record, ours or another tool's (at least ``turns: [{speaker, text}]``,
+read by the lenient transcript reader; every other field is kept, speakers written AGENT / CUSTOMER). OUT gets each record with its turn texts scrubbed and ``phi`` spans, written
 and flushed one record at a time, so an interruption or a bad line loses nothing already written. A line
 that is not JSON, has no ``turns`` or has a bad turn is reported with its line number and field, left out
 of OUT, and makes the exit code 2 once the rest of the file is done. ``--report`` writes counts only:
@@ -66,7 +66,9 @@ def scrub(
     kinds: Counter[str] = Counter()
     turns = 0
     started = time.perf_counter()
-    written, errors = transform_jsonl(in_path, out_path, scrubber.scrub_record, PhiInputError)
+    written, errors = transform_jsonl(
+        in_path, out_path, scrubber.scrub_record, PhiInputError, id_required=False
+    )
     for number, scrubbed in written:
         found = Counter(span["kind"] for span in scrubbed["phi"])
         kinds.update(found)

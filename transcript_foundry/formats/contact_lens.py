@@ -45,6 +45,14 @@ from transcript_foundry.formats.utc_time import UtcDateTime
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "contact_lens_1_1_0.schema.json"
 VERSION = "1.1.0"
 ROLES: tuple[str, ...] = ("AGENT", "CUSTOMER")
+# The Lex V2 chatbot designer's validator wants these top-level keys first, in this order.
+LEADING_KEYS: tuple[str, ...] = (
+    "Participants",
+    "Version",
+    "ContentMetadata",
+    "CustomerMetadata",
+    "Transcript",
+)
 PII_MASK = "[PII]"
 NON_TALK_THRESHOLD_MS = 3000  # Contact Lens: silences where nobody talks for longer than three seconds
 CALL_WINDOW_S = 8 * 3600  # conversations start within eight hours of base_time
@@ -340,23 +348,23 @@ def render_record(record: Mapping[str, Any], options: ContactLensOptions) -> Exp
     cid = contact_id(rid)
     start = call_start(rid, options)
     doc = {
+        "Participants": [{"ParticipantId": r, "ParticipantRole": r} for r in ROLES],
         "Version": VERSION,
-        "AccountId": options.account_id,
-        "Channel": "VOICE",
         "ContentMetadata": _content_metadata(record, redacted),
-        "JobStatus": "COMPLETED",
-        "LanguageCode": options.language_code,
         "CustomerMetadata": {
             "InputS3Uri": f"{options.recordings_s3_prefix}/{start:%Y/%m/%d}/{cid}_{start:%Y%m%dT%H%M}_UTC.wav",
             "ContactId": cid,
             "InstanceId": options.instance_id,
         },
-        "Participants": [{"ParticipantId": r, "ParticipantRole": r} for r in ROLES],
+        "Transcript": items,
+        "AccountId": options.account_id,
+        "Channel": "VOICE",
+        "JobStatus": "COMPLETED",
+        "LanguageCode": options.language_code,
         "Categories": _categories(record.get("scenario"), problem),
         "ConversationCharacteristics": _characteristics(
             turns, [str(item["Content"]) for item in items], timings, sentiments
         ),
-        "Transcript": items,
     }
     return ExportFile(file_path(cid, start, redacted), json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from transcript_foundry.formats.contact_lens import (
+    LEADING_KEYS,
     NON_TALK_THRESHOLD_MS,
     PII_MASK,
     ROLES,
@@ -92,6 +93,16 @@ def _check_file_name(doc: dict[str, Any], name: str) -> Iterator[Problem]:
         yield (
             "ContentMetadata.Output",
             f"{doc['ContentMetadata']['Output']!r} does not match the file's folder",
+        )
+
+
+def _check_key_order(doc: dict[str, Any]) -> Iterator[Problem]:
+    present = [k for k in LEADING_KEYS if k in doc]
+    if list(doc)[: len(present)] != present:
+        yield (
+            "$",
+            f"top-level keys must start with {', '.join(present)} in that order (the Lex chatbot"
+            f" designer rejects the file otherwise); found {', '.join(list(doc)[: len(present)])}",
         )
 
 
@@ -316,6 +327,7 @@ def consistency_problems(doc: Any, name: str) -> list[Problem]:
     found: list[Problem] = []
     found += _guarded(_check_file_name, doc, name)
     for check in (
+        _check_key_order,
         _check_transcript,
         _check_redaction,
         _check_periods,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from transcript_foundry.contract.lenient_transcripts import UNKNOWN
 from transcript_foundry.text.phrase_match import has_any
 
 CUSTOMER_INTENT_BY_ACT: dict[str, str] = {
@@ -67,7 +68,8 @@ def customer_intent(record: dict[str, Any], turn_index: int) -> str:
         if act != "state_problem":
             return act
     if act == "state_problem":
-        return str(record["scenario"])
+        scenario = record.get("scenario")
+        return str(scenario) if scenario and scenario != UNKNOWN else "state_problem"
     return CUSTOMER_INTENT_BY_ACT.get(act, "inform")
 
 

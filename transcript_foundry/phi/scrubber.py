@@ -28,6 +28,7 @@ from typing import Any
 from faker import Faker
 from presidio_analyzer import RecognizerResult
 
+from transcript_foundry.contract.lenient_transcripts import TranscriptRecordError, read_transcript_record
 from transcript_foundry.phi.analyzer_engine import nlp_engine, phi_analyzer
 from transcript_foundry.phi.entity_kinds import (
     MODE_KINDS,
@@ -150,25 +151,13 @@ def protected_phrases(record: dict[str, Any]) -> list[str]:
 
 
 def turn_texts(record: Any) -> list[str]:
-    """The turns' texts, or a ``PhiInputError`` naming the field that is missing or wrong."""
-    if not isinstance(record, dict):
-        raise PhiInputError(f"record: expected a JSON object, got {type(record).__name__}")
-    turns = record.get("turns")
-    if turns is None:
-        raise PhiInputError("turns: missing (a transcript record needs turns: [{speaker, text}, ...])")
-    if not isinstance(turns, list) or not turns:
-        raise PhiInputError("turns: expected a non-empty list of {speaker, text} objects")
-    texts = []
-    for i, turn in enumerate(turns):
-        if not isinstance(turn, dict):
-            raise PhiInputError(
-                f"turns.{i}: expected an object with speaker and text, got {type(turn).__name__}"
-            )
-        text = turn.get("text")
-        if not isinstance(text, str):
-            raise PhiInputError(f"turns.{i}.text: missing or not a string")
-        texts.append(text)
-    return texts
+    """The turns' texts, or a ``PhiInputError`` naming the field that is missing or wrong (the lenient
+    transcript reader's rules; the record needs no ``id``)."""
+    try:
+        turns = read_transcript_record(record, id_required=False)["turns"]
+    except TranscriptRecordError as exc:
+        raise PhiInputError(str(exc)) from None
+    return [str(t["text"]) for t in turns]
 
 
 class PhiScrubber:

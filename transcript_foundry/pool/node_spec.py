@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from transcript_foundry.contract.validation_errors import did_you_mean, validation_problems
+from transcript_foundry.text.text_file import TextFileError, read_utf8
 
 BackendKind = Literal["llama_cpp", "openai_compatible"]
 StructuredOutput = Literal["json_schema", "json_object_schema", "json_object", "none"]
@@ -111,9 +112,9 @@ class NodeSpec(BaseModel):
 
 def load_nodes_file(path: Path) -> list[NodeSpec]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise NodeConfigError(f"cannot read nodes file {path}: {exc.strerror}") from exc
+        data = yaml.safe_load(read_utf8(path, "nodes file"))
+    except TextFileError as exc:
+        raise NodeConfigError(f"nodes file {path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise NodeConfigError(f"nodes file {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) or not data["nodes"]:

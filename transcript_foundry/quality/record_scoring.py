@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from transcript_foundry.contract.lenient_transcripts import EXTERNAL, UNKNOWN
 from transcript_foundry.contract.transcript import GenerationInfo, Transcript
 from transcript_foundry.domains.domain_pack import DomainPack
 from transcript_foundry.quality.coherence.call_view import CallRecordError, CallView
@@ -67,15 +68,15 @@ class RecordScorer:
         try:
             transcript = Transcript(
                 id=str(record["id"]),
-                request_id=str(record.get("request_id") or "external"),
-                domain=domain or "unknown",
-                scenario=scenario if isinstance(scenario, str) else "unknown",
+                request_id=str(record.get("request_id") or EXTERNAL),
+                domain=domain or UNKNOWN,
+                scenario=scenario if isinstance(scenario, str) else UNKNOWN,
                 emotional_tone=tone if tone in _KNOWN_TONES else None,
                 complexity=None,
                 company=view.company,
                 agent_name=view.agent_name,
                 turns=[{"speaker": s, "text": t} for s, t in view.turns],
-                generation=GenerationInfo(node_id="external", model="unknown", strategy="json_batch"),
+                generation=GenerationInfo(node_id=EXTERNAL, model=UNKNOWN, strategy="json_batch"),
             )
         except ValidationError as exc:
             first = exc.errors()[0]

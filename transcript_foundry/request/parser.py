@@ -71,6 +71,7 @@ from transcript_foundry.text.number_words import (
     format_number,
     parse_number,
 )
+from transcript_foundry.text.text_file import TextFileError, read_utf8
 
 if TYPE_CHECKING:  # numpy and the matcher load only when a request needs a match by meaning
     from transcript_foundry.request.semantic_match import Match, SemanticMatcher
@@ -182,7 +183,13 @@ def _quote(phrase: str) -> str:
 
 
 def _whole(phrase: str, field: str, unit: str, problems: list[str]) -> int | None:
-    value = parse_number(phrase)
+    try:
+        value = parse_number(phrase)
+    except ValueError:  # the pattern took words that are no number on their own ("dozen turns")
+        problems.append(
+            f"{field}: {_quote(phrase)} is not a number of {unit}; give one, e.g. '12 turns' or 'a dozen turns'"
+        )
+        return None
     if value.denominator != 1:
         problems.append(f"{field}: {format_number(value)} is not a whole number of {unit}; use whole numbers")
         return None
@@ -871,11 +878,9 @@ def load_job_spec_file(path: Path, packs: Packs) -> JobSpec:
     """Read a YAML or JSON file of JobSpec fields; errors read '<file>: <field>: <problem>'."""
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RequestError(f"{path}: job spec file not found; check the path") from None
-    except OSError as exc:
-        raise RequestError(f"{path}: cannot read the job spec file: {exc.strerror}") from None
+        raw = read_utf8(path, "job spec file")
+    except TextFileError as exc:
+        raise RequestError(f"{path}: {exc}") from None
     try:
         data = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
     except json.JSONDecodeError as exc:

@@ -32,6 +32,7 @@ from transcript_foundry.settings.model import SECRET_KEYS, Settings, known_keys,
 from transcript_foundry.settings.secret_box import SecretBox
 from transcript_foundry.settings.where_acts import acts_in
 from transcript_foundry.state.state_db import settings_table
+from transcript_foundry.text.text_file import TextFileError, read_utf8
 
 CONFIG_FILE_ENV = "TRANSCRIPTS_CONFIG"
 ENV_PREFIX = "TRANSCRIPTS__"
@@ -173,7 +174,9 @@ def _yaml_layer(path: Path | None) -> _Layer:
         return _Layer("yaml")
     name = f"yaml:{path}"
     try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+        tree = yaml.safe_load(read_utf8(path, "settings file"))
+    except TextFileError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
     except yaml.YAMLError as exc:
         raise SettingsError(f"{name}: not valid YAML: {exc}") from None
     return _tree_layer(name, tree)

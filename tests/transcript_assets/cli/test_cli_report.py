@@ -31,7 +31,7 @@ def test_report_on_a_file_with_other_tools_records_and_a_bad_line(tmp_path: Path
         tmp_path / "home",
     )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert f"{source}: line 6: turns.0.text: missing or not a string" in done.stderr
+    assert f"{source}: line 6: turns[0].text: missing" in done.stderr
     assert f"{source}: line 7: not JSON" in done.stderr
     data = json.loads((out / "report.json").read_text())
     assert data["headline"]["transcripts"] == 5  # the four contract records and the other tool's

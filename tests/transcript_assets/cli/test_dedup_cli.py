@@ -91,12 +91,13 @@ def test_dedup_with_every_rule_catches_a_paraphrase(packs: dict[str, DomainPack]
 
 def test_a_bad_line_is_named_with_its_field(packs: dict[str, DomainPack], tmp_path: Path) -> None:
     good = exemplar_records(packs)[0]
-    broken = {k: v for k, v in good.items() if k != "domain"} | {"id": "b"}
+    broken = good | {"id": "b", "turns": [{"speaker": "BOT", "text": "hello"}]}
     path = tmp_path / "in.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps(broken) + "\n{not json\n", encoding="utf-8")
     done = run_cli(["dedup", str(path), "-o", str(tmp_path / "out.jsonl")], tmp_path)
     assert done.returncode == 2
-    assert "line 2: domain: Field required" in done.stderr and "line 3: not JSON" in done.stderr
+    assert "line 2: turns[0].speaker: 'BOT' is not a speaker; write AGENT or CUSTOMER" in done.stderr
+    assert "line 3: not JSON" in done.stderr
     assert not (tmp_path / "out.jsonl").exists()
 
 
@@ -126,4 +127,4 @@ def test_repeated_ids_in_the_file_are_refused(packs: dict[str, DomainPack], tmp_
     path = _write(tmp_path / "in.jsonl", [first, dict(first)])
     done = run_cli(["dedup", str(path), "-o", str(tmp_path / "out.jsonl")], tmp_path)
     assert done.returncode == 2
-    assert f"record 2: id: {first['id']!r} is already the id of record 1" in done.stderr
+    assert f"line 2: id: {first['id']!r} is already the id of line 1" in done.stderr

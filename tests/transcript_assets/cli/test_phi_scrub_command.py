@@ -81,7 +81,7 @@ def test_bad_lines_are_named_and_nothing_else_is_lost(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{source}: line 2: turns: missing" in result.output
     assert f"{source}: line 4: not JSON" in result.output
-    assert f"{source}: line 5: turns.1.text: missing or not a string" in result.output
+    assert f"{source}: line 5: turns[1].text: missing" in result.output
     assert "3 line(s)" in result.output
     written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in written] == [json.loads(g)["id"] for g in good]

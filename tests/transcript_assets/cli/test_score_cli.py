@@ -41,7 +41,7 @@ def test_score_ranks_coherent_calls_above_broken_ones_and_names_bad_lines(tmp_pa
         tmp_path / "home",
     )
     assert done.returncode == 2, done.stderr
-    assert "line 7: turns[0].speaker: 'BOT' is not AGENT or CUSTOMER" in done.stderr
+    assert "line 7: turns[0].speaker: 'BOT' is not a speaker; write AGENT or CUSTOMER" in done.stderr
     assert "line 8: not JSON" in done.stderr
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["id"] for r in out] == [v.id for v in clean] + [

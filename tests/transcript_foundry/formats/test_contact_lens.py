@@ -83,6 +83,27 @@ def test_golden_files_are_valid() -> None:
     assert validate(GOLDEN, names) == []
 
 
+def test_golden_files_start_with_the_lex_key_order() -> None:
+    """The Lex chatbot designer's validator rejects a file whose top-level keys start otherwise."""
+    lead = ["Participants", "Version", "ContentMetadata", "CustomerMetadata", "Transcript"]
+    for path in sorted(GOLDEN.rglob("*.json")):
+        keys = list(json.loads(path.read_text(encoding="utf-8")))
+        assert keys[:5] == lead, path.name
+        assert len(keys) > 5, "the other keys follow the five"
+
+
+def test_validate_rejects_another_key_order(records: list[dict[str, Any]], tmp_path: Path) -> None:
+    names = _write(tmp_path, render(records[:1]))
+    path = tmp_path / names[0]
+    doc = json.loads(path.read_text())
+    reordered = {"Version": doc.pop("Version"), **doc}
+    path.write_text(json.dumps(reordered))
+    problems = validate(tmp_path, names)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{names[0]}: $: top-level keys must start with Participants, Version,")
+    assert "found Version, Participants," in problems[0]
+
+
 # --- exact values on the fixture ----------------------------------------------------------------------
 
 

@@ -270,6 +270,11 @@ def test_json_batch_over_http(
     _check_one_outcome_per_slot(outcomes, emitted, plans)
     assert generator.stats.calls == 1, "both short conversations go in one JSON batch call"
     assert generator.stats.errors == 0
+    # The server decodes under the batch schema, so the answer parses and holds every conversation, each
+    # well-formed: only the checks the schema cannot express (plan fidelity) may fail a slot. Before, this
+    # test passed when every conversation failed, for any reason.
+    failures = [f for o in outcomes for f in o.failures]
+    assert not [f for f in failures if "invalid conversation" not in f], failures
     for outcome in outcomes:
         if outcome.ok:
             assert outcome.transcript is not None

@@ -241,10 +241,10 @@ def test_no_original_value_survives_anywhere_in_the_record(scrubber: PhiScrubber
     ("record", "message"),
     [
         ({"id": "x"}, "turns: missing"),
-        ({"turns": []}, "turns: expected a non-empty list"),
-        ({"turns": ["hello"]}, "turns.0: expected an object"),
-        ({"turns": [{"speaker": "AGENT", "text": "hi"}, {"speaker": "CUSTOMER"}]}, "turns.1.text: missing"),
-        ({"turns": [{"speaker": "AGENT", "text": 5}]}, "turns.0.text: missing or not a string"),
+        ({"turns": []}, "turns: a call needs at least 2 turns"),
+        ({"turns": ["hello"]}, "turns[0]: expected an object"),
+        ({"turns": [{"speaker": "AGENT", "text": "hi"}, {"speaker": "CUSTOMER"}]}, "turns[1].text: missing"),
+        ({"turns": [{"speaker": "AGENT", "text": 5}]}, "turns[0].text: expected non-empty text"),
         (["not", "an", "object"], "record: expected a JSON object"),
     ],
 )

@@ -31,6 +31,13 @@ def test_minimal_record_reads_and_extra_fields_are_ignored() -> None:
     assert view.agent_name is None and dict(view.facts) == {}
 
 
+def test_integer_ids_and_speaker_aliases_read() -> None:
+    rec = record(id=7, turns=[{"speaker": "assistant", "text": "Hello."}, {"speaker": "user", "text": "Hi."}])
+    view = CallView.from_record(rec)
+    assert view.id == "7"
+    assert view.turns == (("AGENT", "Hello."), ("CUSTOMER", "Hi."))
+
+
 def test_speaker_case_and_spaces_are_normalised() -> None:
     rec = record(turns=[{"speaker": " agent ", "text": " Hello. "}, {"speaker": "customer", "text": "Hi."}])
     assert CallView.from_record(rec).turns == (("AGENT", "Hello."), ("CUSTOMER", "Hi."))
@@ -41,7 +48,8 @@ def test_speaker_case_and_spaces_are_normalised() -> None:
     [
         (["not", "an", "object"], "record:"),
         ({"turns": []}, "id: missing"),
-        (record(id=7), "id:"),
+        (record(id=True), "id:"),
+        (record(id="  "), "id:"),
         ({"id": "x"}, "turns: missing"),
         (record(turns="AGENT: hi"), "turns:"),
         (record(turns=[{"speaker": "AGENT", "text": "hi"}, "CUSTOMER: hello"]), "turns[1]:"),

@@ -1,4 +1,7 @@
-"""The feedback loop on the real embedded model: the critique reaches the prompt and the pass rate rises."""
+"""The feedback loop on the real embedded model: the critique reaches the prompt, each round re-scores exactly
+what failed the round before, and the yield grows by exactly what passed. (It used to check that "the pass
+rate rises" by comparing the cumulative pass rate with round 0's, which holds by construction; whether the
+revisions pass more often depends on what the model samples, which no test here depends on.)"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ THRESHOLD = 0.95  # strict enough that the embedded model's first drafts fail so
 
 
 @pytest.mark.slow
-def test_the_critique_reaches_the_prompt_and_the_pass_rate_rises(
+def test_the_critique_reaches_the_prompt_and_each_round_rescores_what_failed(
     embedded_model_path: object, packs: dict[str, DomainPack]
 ) -> None:
     pack = packs["healthcare"]
@@ -61,8 +64,12 @@ def test_the_critique_reaches_the_prompt_and_the_pass_rate_rises(
                 label = planned_label(turn, plan.emotional_tone)
                 assert any(p.endswith(label) for p in later), label
     assert any(r.regenerated_turns < sum(len(p.turns) for p in plans.values()) for r in result.rounds[1:])
-    # The yield after the loop is at least round 0's, and every slot ends passed or rejected, once.
-    assert last.cumulative_pass_rate >= first.pass_rate
+    # Each later round re-scores exactly the calls that failed the round before, and the yield grows by
+    # exactly what passed in it (checks of the loop's bookkeeping, which a comparison of the cumulative
+    # pass rate with round 0's, true by construction, never was).
+    for before, now in zip(result.rounds, result.rounds[1:], strict=False):
+        assert now.scored == before.scored - before.passed, (before, now)
+        assert now.cumulative_passed == before.cumulative_passed + now.passed, (before, now)
     assert last.cumulative_passed == len(result.passed)
     assert set(result.passed) | set(result.rejected) == set(drafts)
     assert not set(result.passed) & set(result.rejected)

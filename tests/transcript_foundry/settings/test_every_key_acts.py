@@ -54,7 +54,7 @@ from transcript_foundry.request.lifecycle import submit_request
 from transcript_foundry.request.retention import expired_requests
 from transcript_foundry.request.standing import plan_top_ups
 from transcript_foundry.settings.environment import project_paths
-from transcript_foundry.settings.model import known_keys
+from transcript_foundry.settings.model import SECRET_KEYS, known_keys
 from transcript_foundry.settings.store import SettingsStore
 from transcript_foundry.settings.where_acts import ACTS_IN, PER_NODE_SECTIONS
 
@@ -62,8 +62,12 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def config_set(key: str, value: str) -> None:
-    """What an operator types: ``transcripts config set KEY VALUE``."""
-    result = CliRunner().invoke(main, ["config", "set", key, value])
+    """What an operator types: ``transcripts config set KEY VALUE``, or for a secret key the value piped
+    on stdin (a secret is never a command-line argument)."""
+    if key in SECRET_KEYS:
+        result = CliRunner().invoke(main, ["config", "set", key], input=f"{value}\n")
+    else:
+        result = CliRunner().invoke(main, ["config", "set", key, value])
     assert result.exit_code == 0, result.output
 
 

@@ -154,9 +154,7 @@ def test_secret_key_from_env(project_home: Path, monkeypatch: pytest.MonkeyPatch
 def test_config_show_and_set_commands(project_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSCRIPTS__ACTIVITY__WORK_HOURS", "08:30-16:30")
     runner = CliRunner()
-    assert (
-        runner.invoke(main, ["config", "set", "alerting.smtp_password", "s3cret", "--secret"]).exit_code == 0
-    )
+    assert runner.invoke(main, ["config", "set", "alerting.smtp_password"], input="s3cret\n").exit_code == 0
     assert runner.invoke(main, ["config", "set", "thermal.cpu_throttle_c", "83"]).exit_code == 0
     shown = runner.invoke(main, ["config", "show", "--json"])
     assert shown.exit_code == 0, shown.output

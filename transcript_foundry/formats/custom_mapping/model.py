@@ -29,6 +29,7 @@ from transcript_foundry.formats.custom_mapping.templates import (
     Text,
     unsafe_path,
 )
+from transcript_foundry.text.text_file import TextFileError, read_utf8
 
 # ------------------------------------------------------------------------------------ the file model
 
@@ -127,9 +128,9 @@ def load_mapping(path_or_name: str | Path) -> Mapping:
     """A shipped mapping by name (``"openai_chat"``) or a mapping file by path (``.yaml``, ``.yml``, ``.json``)."""
     path = _mapping_path(path_or_name)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MappingError([f"{path}: cannot read the mapping file: {exc.strerror}"]) from None
+        text = read_utf8(path, "mapping file")
+    except TextFileError as exc:
+        raise MappingError([f"{path}: (file): {exc}"]) from None
     data = _parse_text(text, path, "the mapping")
     return parse_mapping(data, source=str(path), base_dir=path.parent, name=path.stem)
 

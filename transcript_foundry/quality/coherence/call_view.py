@@ -1,9 +1,10 @@
 """The discriminator's input: one call as speaker-labelled turns, plus what the plan fixed about it.
 
-``CallView.from_record`` reads any output-contract JSON record: only ``id`` and ``turns`` (each with
-``speaker`` and ``text``) are required; ``company``, ``agent_name``, ``customer_name``, ``domain`` and
+``CallView.from_record`` reads any transcript record through the lenient reader
+(``transcript_foundry.contract.lenient_transcripts``): only ``id`` and ``turns`` (each with ``speaker`` and
+``text``) are required; ``company``, ``agent_name``, ``customer_name``, ``domain`` and
 ``facts`` are used when present; every other field is ignored. A malformed record raises
-``CallRecordError`` naming the field, e.g. ``turns[3].speaker: 'BOT' is not AGENT or CUSTOMER``.
+``CallRecordError`` naming the field, e.g. ``turns[3].speaker: 'BOT' is not a speaker; write AGENT or CUSTOMER``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from transcript_foundry.contract.lenient_transcripts import TranscriptRecordError, read_transcript_record
 
 SPEAKERS: tuple[str, ...] = ("AGENT", "CUSTOMER")
 _OPTIONAL_TEXT_FIELDS: tuple[str, ...] = ("company", "agent_name", "customer_name", "domain")
@@ -72,31 +75,11 @@ class CallView:
     @classmethod
     def from_record(cls, record: Any) -> CallView:
         """A view of an output-contract record (a transcript from this pipeline or from any other tool)."""
-        if not isinstance(record, Mapping):
-            raise CallRecordError(f"record: expected a JSON object, got {type(record).__name__}")
-        if "id" not in record:
-            raise CallRecordError("id: missing")
-        if not isinstance(record["id"], str) or not record["id"].strip():
-            raise CallRecordError(f"id: expected a non-empty string, got {record['id']!r}")
-        if "turns" not in record:
-            raise CallRecordError("turns: missing")
-        raw_turns = record["turns"]
-        if not isinstance(raw_turns, list) or not raw_turns:
-            raise CallRecordError("turns: expected a non-empty list of {speaker, text} objects")
-        turns: list[tuple[str, str]] = []
-        for i, raw in enumerate(raw_turns):
-            if not isinstance(raw, Mapping):
-                raise CallRecordError(f"turns[{i}]: expected an object with speaker and text")
-            for key in ("speaker", "text"):
-                if key not in raw:
-                    raise CallRecordError(f"turns[{i}].{key}: missing")
-            speaker = raw["speaker"]
-            if not isinstance(speaker, str) or speaker.strip().upper() not in SPEAKERS:
-                raise CallRecordError(f"turns[{i}].speaker: {speaker!r} is not AGENT or CUSTOMER")
-            text = raw["text"]
-            if not isinstance(text, str) or not text.strip():
-                raise CallRecordError(f"turns[{i}].text: expected non-empty text")
-            turns.append((speaker.strip().upper(), text.strip()))
+        try:
+            read = read_transcript_record(record)
+        except TranscriptRecordError as exc:
+            raise CallRecordError(str(exc)) from None
+        turns = [(t["speaker"], t["text"].strip()) for t in read["turns"]]
         optional: dict[str, str | None] = {}
         for key in _OPTIONAL_TEXT_FIELDS:
             value = record.get(key)
@@ -110,7 +93,7 @@ class CallView:
             raise CallRecordError("facts: expected an object of name -> text values")
         return cls(
             turns=tuple(turns),
-            id=record["id"],
+            id=read["id"],
             facts={k: str(v) for k, v in facts.items()},
             **optional,
         )
