@@ -8,11 +8,6 @@ the ledger holds the accepted transcripts.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +16,8 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from resources.ledger import Ledger
+from tests.support.dagster_daemon import Daemon
 
-ROOT = Path(__file__).resolve().parents[2]
 REQUEST = "Generate 2 healthcare transcripts with 6 to 8 turns, quality above 70%\n"
 # About 2 minutes on an idle 2-core machine (one shard run of 2 conversations, then the library fold after
 # the sensor's next 30 s tick); the deadline only guards against a hang on a busy one.
@@ -39,46 +34,6 @@ run_coordinator:
 """
 
 
-class Daemon:
-    """`dagster-daemon run -w workspace.yaml` in a subprocess, its output in a log file."""
-
-    def __init__(self, home: Path, log: Path):
-        self.log = log
-        env = {
-            **os.environ,
-            "TRANSCRIPTS_HOME": str(home),
-            "DAGSTER_HOME": str(home / "dagster_home"),
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-            # One llama.cpp thread: with more threads than free cores its spin-waits collapse throughput.
-            "TRANSCRIPTS_THREADS": "1",
-            "TRANSCRIPTS__INTAKE__SHARD_SIZE": "2",  # settings' environment layer: 2 slots per shard
-        }
-        self._log_file = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "dagster._daemon", "run", "-w", str(ROOT / "workspace.yaml")],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its run workers and step workers go with it on stop
-        )
-
-    def tail(self, chars: int = 6000) -> str:
-        self._log_file.flush()
-        return self.log.read_text(errors="replace")[-chars:]
-
-    def stop(self) -> None:
-        """SIGTERM to the daemon's process group, then SIGKILL to whatever outlived it (code servers)."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(30)
-        with contextlib.suppress(ProcessLookupError):  # ProcessLookupError: the whole group is gone
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self._log_file.close()
-
-
 @pytest.fixture
 def daemon(project_home: Path, embedded_model_path: Path, tmp_path: Path) -> Iterator[Daemon]:
     (project_home / "dagster_home" / "dagster.yaml").write_text(DAGSTER_YAML)
@@ -86,7 +41,8 @@ def daemon(project_home: Path, embedded_model_path: Path, tmp_path: Path) -> Ite
     inbox.mkdir()
     (inbox / "two-healthcare.txt").write_text(REQUEST)
     DagsterInstance.get().dispose()  # create the instance's SQLite storage before two processes race to
-    running = Daemon(project_home, tmp_path / "daemon.log")
+    shards_of_two = {"TRANSCRIPTS__INTAKE__SHARD_SIZE": "2"}  # settings' environment layer: 2 slots per shard
+    running = Daemon(project_home, tmp_path / "daemon.log", env=shards_of_two)
     yield running
     running.stop()
 
