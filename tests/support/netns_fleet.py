@@ -135,3 +135,51 @@ class NetnsFleet:
             self.hosts.close()
         finally:
             self.forwarder.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.support.netns_fleet up|down` (tools/netns-fleet.sh): a fleet to try by hand."""
+    import argparse
+    import signal
+
+    from tests.support.netns_hosts import remove_leftovers
+
+    parser = argparse.ArgumentParser(prog="tools/netns-fleet.sh", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="build the hosts, start an agent on each, wait for Ctrl-C, tear down")
+    up.add_argument("--hosts", type=int, default=3)
+    up.add_argument("--dir", type=Path, default=Path(".transcripts/netns-fleet"))
+    up.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/transcripts")
+    sub.add_parser("down", help="remove namespaces and routes left by a fleet whose process is gone")
+    args = parser.parse_args(argv)
+    if args.command == "down":
+        print("\n".join(remove_leftovers()) or "nothing left over")
+        return 0
+    from transcript_foundry.state.state_db import open_state_db
+
+    open_state_db(args.postgres).dispose()  # the ledger's tables, before the agents race to make them
+    fleet = NetnsFleet(args.hosts, args.dir.resolve(), args.postgres, make_url(args.postgres).database or "")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        for i in range(args.hosts):
+            fleet.start(i)
+        for i in range(args.hosts):
+            fleet.wait_healthy(i)
+            print(f"{fleet.node_id(i)}: {fleet.url(i)} (netns {fleet.hosts[i].namespace})", file=sys.stderr)
+        print(
+            f"export TRANSCRIPTS_STATE_URL={args.postgres}\n"
+            f"export TRANSCRIPTS_AGENT_TOKEN={fleet.operator_token}\n"
+            f"export SSL_CERT_FILE={fleet.ca.cert_path}",
+            flush=True,
+        )
+        print("the fleet is up; Ctrl-C takes it down", file=sys.stderr)
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fleet.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
