@@ -9,8 +9,8 @@ and heart-beats into the ledger's database through its gateway. A request of 30 
 `transcripts submit`; the request_intake sensor drives it shard by shard, each step pinned by the
 node-routing executor to a registered agent. Mid-request the host that is generating loses its agent
 (SIGKILL) and its link; the request must still be fulfilled, every slot in exactly one terminal state and
-nothing generated twice. The host then comes back and, once it is fresh again, gets the next shard (the
-other hosts are paused by an operator control for that one shard, so it is not left to chance).
+nothing generated twice. The host then comes back and, once its heartbeat is fresh again, is routed work
+again: idle beside busy hosts, it has the best queue headroom.
 
 The numbers (slots, retries, times) are printed at the end and written to fleet-numbers.json in the test's
 temporary folder.
@@ -36,7 +36,6 @@ from tests.support.dagster_daemon import ROOT, Daemon
 from tests.support.netns_fleet import NetnsFleet
 from tests.support.netns_hosts import netns_available
 from tests.support.pg_database import fresh_database, pg_env
-from transcript_foundry.pool.node_controls import NodeControls
 from transcript_foundry.pool.node_registry import NodeRegistry
 from transcript_foundry.state.ledger import RequestLedger
 from transcript_foundry.state.state_db import TERMINAL_STATES, open_state_db, slots
@@ -88,6 +87,8 @@ class Orchestrator:
             "TRANSCRIPTS_AGENT_TOKEN": fleet.operator_token,  # the env var each agent advertises
             "SSL_CERT_FILE": str(fleet.ca.cert_path),  # the orchestrator trusts the fleet's CA
             "TRANSCRIPTS__INTAKE__SHARD_SIZE": str(SHARD_SIZE),
+            # Three shards of the request at once, each pinned to a host: the fleet works in parallel.
+            "TRANSCRIPTS__INTAKE__SHARDS_PER_REQUEST": "3",
             "TRANSCRIPTS__ACTIVITY__WORK_HOURS": "",  # no work-hours throttle, whatever the hour in CI
         }
         written = subprocess.run(
@@ -95,8 +96,8 @@ class Orchestrator:
             env={
                 **os.environ,
                 **self.env,
-                "DAGSTER_MAX_CONCURRENT_RUNS": "4",
-                "DAGSTER_RUNS_PER_REQUEST": "2",
+                "DAGSTER_MAX_CONCURRENT_RUNS": "6",
+                "DAGSTER_RUNS_PER_REQUEST": "4",
             },
             capture_output=True,
             text=True,
@@ -124,9 +125,6 @@ class Orchestrator:
         )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout.strip().splitlines()[-1])["request_id"]
-
-    def shard_runs_in_flight(self) -> int:
-        return len(self.instance.get_runs(RunsFilter(job_name="generate_shard", statuses=IN_FLIGHT)))
 
     def close(self) -> None:
         self.daemon.stop()
@@ -219,7 +217,6 @@ def test_a_request_survives_losing_a_host_and_the_host_gets_work_again(
     assert victim is not None
     victim_id = fleet.node_id(victim)
     assert ledger.get_request(request_id).status != "fulfilled"
-    shards_at_kill = set(ledger.unfinished_shards(request_id))
     killed_at, killed_wall = time.monotonic(), time.time()
     served_before = fleet.served(victim)
     fleet.take_away(victim)
@@ -230,11 +227,6 @@ def test_a_request_survives_losing_a_host_and_the_host_gets_work_again(
         lambda: sum(fleet.served(i, since=killed_wall) for i in others) > 0,
     )
     resumed_elsewhere_s = clock.since(killed_at)
-    clock.until(
-        "the slots the lost host held to end",
-        lambda: not shards_at_kill & set(ledger.unfinished_shards(request_id)),
-    )
-    lost_slots_settled_s = clock.since(killed_at)
     clock.until(
         "the lost host's heartbeat to go stale",
         lambda: registered(fleet, orchestrator)[victim_id].stale(STALE_AFTER_S),
@@ -250,16 +242,15 @@ def test_a_request_survives_losing_a_host_and_the_host_gets_work_again(
         "the host to heartbeat again", lambda: not registered(fleet, orchestrator)[victim_id].stale(5)
     )
     assert ledger.get_request(request_id).status != "fulfilled", "the request ended before the host came back"
-    # Between two shard runs, pause the other hosts (an operator control), so the next shard goes to it.
-    clock.until("a moment with no shard run in flight", lambda: orchestrator.shard_runs_in_flight() == 0)
-    controls = NodeControls(ledger.engine)
-    for i in others:
-        controls.set(
-            fleet.node_id(i), paused=True, reason="fleet test: only the returned host", source="operator"
-        )
-    clock.until("the returned host to serve again", lambda: fleet.served(victim, since=back_wall) > 0)
-    for i in others:
-        controls.set(fleet.node_id(i), paused=False, reason="fleet test: all hosts", source="operator")
+    # Idle beside busy hosts, it scores best on queue headroom and is picked for the next steps.
+    clock.until(
+        "the returned host to serve again",
+        lambda: (
+            fleet.served(victim, since=back_wall) > 0 or ledger.get_request(request_id).status == "fulfilled"
+        ),
+    )
+    assert fleet.served(victim, since=back_wall) > 0, "the request ended before the returned host got work"
+    back_to_work_s = clock.since(killed_at)
 
     clock.until("the request to be fulfilled", lambda: ledger.get_request(request_id).status == "fulfilled")
     fulfilled_s = clock.since(clock.start)
@@ -277,6 +268,11 @@ def test_a_request_survives_losing_a_host_and_the_host_gets_work_again(
         json.loads(line) for line in (tmp_path / "out" / "transcripts.jsonl").read_text().splitlines()
     ]
     assert len(delivered) == COUNT and len({t["id"] for t in delivered}) == COUNT
+
+    # The lost host's slots: failed (a terminal state) naming it, at once or once its heartbeat went stale.
+    lost = [r for r in rows if r.state == "failed" and victim_id in (r.reason or "")]
+    assert lost, Counter(r.state for r in rows)
+    lost_slots_settled_s = round(max(r.updated_at.timestamp() for r in lost) - killed_wall, 1)
 
     # Who generated what: the lost host's work before the kill kept, none while it was away, some after.
     by_node = Counter(r.transcript["generation"]["node_id"] for r in rows if r.transcript is not None)
@@ -301,8 +297,10 @@ def test_a_request_survives_losing_a_host_and_the_host_gets_work_again(
         "failed_runs": sum(r.status == DagsterRunStatus.FAILURE for r in runs),
         "time_to_fulfil_s": fulfilled_s,
         "kill_to_work_resumed_elsewhere_s": resumed_elsewhere_s,
+        "lost_slots": len(lost),
         "kill_to_lost_slots_settled_s": lost_slots_settled_s,
         "kill_to_heartbeat_stale_s": stale_s,
+        "kill_to_returned_host_serving_s": back_to_work_s,
     }
     (tmp_path / "fleet-numbers.json").write_text(json.dumps(numbers, indent=2))
     print("fleet numbers:", json.dumps(numbers))
