@@ -41,7 +41,9 @@ from transcript_foundry.state.ledger import RequestLedger
 from transcript_foundry.state.state_db import TERMINAL_STATES, open_state_db, slots
 
 HOSTS = 4
-COUNT = 30
+# The acceptance run is 30 transcripts in shards of 8; TRANSCRIPTS_FLEET_TEST_COUNT / _SHARD_SIZE make a
+# smaller one for a quick look on a busy machine.
+COUNT = int(os.environ.get("TRANSCRIPTS_FLEET_TEST_COUNT", "30"))
 # Short calls on the embedded model: 2 to 4 turns, a modest gate, one format.
 JOB_SPEC = f"""\
 count: {COUNT}
@@ -51,7 +53,7 @@ exchanges: [2, 4]
 quality_threshold: 0.5
 formats: [custom_json]
 """
-SHARD_SIZE = 8
+SHARD_SIZE = int(os.environ.get("TRANSCRIPTS_FLEET_TEST_SHARD_SIZE", "8"))
 STALE_AFTER_S = 30.0  # the pool's heartbeat_max_age_s: a host without heartbeats this long gets no work
 DEADLINE_S = 1200.0  # a guard against a hang on a loaded machine, not the expected time
 IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING]
