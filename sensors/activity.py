@@ -90,7 +90,7 @@ def idle_tick_limits(settings: Settings, free_shard_slots: int, idle_nodes: int)
     return TickLimits(
         max_runs=settings.intake.max_runs_per_tick,
         free_shard_slots=free_shard_slots + extra * idle_nodes,
-        shards_per_request=1 + extra,
+        shards_per_request=settings.intake.shards_per_request + extra,
         max_shard_attempts=settings.intake.max_shard_attempts,
         orphan_grace_s=None,
         retry_failed=False,

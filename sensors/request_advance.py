@@ -215,7 +215,9 @@ class RequestDriver:
             self.ledger.set_request_status(rid, OPEN)
         self._launch_shard(request, key, run_history(self.instance, f"shard:{key}"), new=True)
         if extra:
-            self.out.note(f"{rid}: shard {key} is an extra one while idle")
+            self.out.note(
+                f"{rid}: shard {key} is an extra one beside those in flight (intake.shards_per_request, or idle)"
+            )
 
     def _library(self, request: RequestRow, counts: dict[str, int], why: str) -> None:
         rid = request.request_id

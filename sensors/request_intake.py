@@ -89,6 +89,7 @@ def build_request_intake_sensor(
         limits = TickLimits(
             max_runs=settings.intake.max_runs_per_tick,
             free_shard_slots=capacity.free,
+            shards_per_request=settings.intake.shards_per_request,
             max_shard_attempts=settings.intake.max_shard_attempts,
         )
         out = RequestDriver(planner, ledger, context.instance, settings.intake, limits).advance_all()

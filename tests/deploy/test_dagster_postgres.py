@@ -10,63 +10,32 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, asset, materialize
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
-from psycopg2 import sql
-from sqlalchemy.engine import make_url
+
+from tests.support import pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER = ROOT / "tools" / "write-dagster-yaml.sh"
 PG_VARS = ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB")
 
 
-def _connect(url: str, dbname: str | None = None):
-    parts = make_url(url)
-    conn = psycopg2.connect(
-        host=parts.host or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password or "",
-        dbname=dbname or parts.database or "postgres",
-    )
-    conn.autocommit = True
-    return conn
-
-
 @pytest.fixture
 def fresh_database(postgres_base_url: str) -> Iterator[tuple[str, str]]:
     """A new, empty database on the test server: (base url, database name); dropped afterwards."""
-    name = f"tf_dagster_{uuid.uuid4().hex[:10]}"
-    admin = _connect(postgres_base_url)
-    try:
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    with pg_database.fresh_database(postgres_base_url) as name:
         yield postgres_base_url, name
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-    finally:
-        admin.close()
 
 
 @pytest.fixture
 def pg_env(fresh_database: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """DAGSTER_PG_* for the fresh database, in this process's environment (Dagster reads them at load)."""
-    url, name = fresh_database
-    parts = make_url(url)
-    env = {
-        "DAGSTER_PG_HOST": parts.host or "127.0.0.1",
-        "DAGSTER_PG_PORT": str(parts.port or 5432),
-        "DAGSTER_PG_USER": parts.username or "postgres",
-        "DAGSTER_PG_PASSWORD": parts.password or "",
-        "DAGSTER_PG_DB": name,
-    }
+    env = pg_database.pg_env(*fresh_database)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
@@ -127,7 +96,7 @@ def test_instance_from_written_yaml_stores_runs_and_events_in_postgres(
 
     # The rows are in Postgres, in the fresh database, and nothing went to SQLite.
     url, name = fresh_database
-    conn = _connect(url, dbname=name)
+    conn = pg_database.connect(url, dbname=name)
     try:
         with conn.cursor() as cur:
             cur.execute("select tablename from pg_tables where schemaname = 'public'")

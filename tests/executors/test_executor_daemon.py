@@ -18,7 +18,6 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 from resources.ledger import Ledger
 from tests.support.dagster_processes import Daemon
 
-ROOT = Path(__file__).resolve().parents[2]
 REQUEST = "Generate 2 healthcare transcripts with 6 to 8 turns, quality above 70%\n"
 # About 2 minutes on an idle 2-core machine (one shard run of 2 conversations, then the library fold after
 # the sensor's next 30 s tick); the deadline only guards against a hang on a busy one.

@@ -66,7 +66,9 @@ class Daemon(DagsterProcess):
     """`dagster-daemon run -w workspace.yaml`."""
 
     def __init__(self, home: Path, log: Path, env: dict[str, str] | None = None):
-        super().__init__(["dagster._daemon", "run"], home, log, env)
+        # One llama.cpp thread unless told otherwise: with more threads than free cores its spin-waits
+        # collapse throughput.
+        super().__init__(["dagster._daemon", "run"], home, log, {"TRANSCRIPTS_THREADS": "1", **(env or {})})
 
 
 class DagsterWebserver(DagsterProcess):

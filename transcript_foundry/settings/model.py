@@ -107,6 +107,7 @@ class IntakeSettings(_Section):
     inbox: str
     max_runs_per_tick: int = Field(ge=1, le=1000)
     runs_per_node: int = Field(ge=1, le=100)
+    shards_per_request: int = Field(ge=1, le=100)
     max_shard_attempts: int = Field(ge=1, le=20)
     shard_size: int = Field(ge=1, le=10_000)
     budget_factor: float = Field(ge=1)

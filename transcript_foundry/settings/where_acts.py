@@ -46,6 +46,7 @@ ACTS_IN: dict[str, str] = {
     "intake.inbox": f"watched folder: {_INTAKE}",
     "intake.max_runs_per_tick": f"run requests per tick: {_INTAKE}",
     "intake.runs_per_node": f"pool capacity for shard runs: {_INTAKE}",
+    "intake.shards_per_request": f"shards of one request in flight at once: {_INTAKE}",
     "intake.max_shard_attempts": f"run retries before a request fails: {_INTAKE}",
     "intake.shard_size": f"slots per new shard: {_INTAKE}; `transcripts generate` default --shard-size",
     "intake.budget_factor": f"slot budget: {_INTAKE}; `transcripts generate` default --budget-factor",

@@ -372,6 +372,22 @@ def _runs(env: Env, key: str) -> None:
     assert len(tick(instance, env.ledger).run_requests) == 2
 
 
+@probe("intake.shards_per_request")
+def _shards_per_request(env: Env, key: str) -> None:
+    instance = DagsterInstance.ephemeral()
+    config_set("intake.runs_per_node", "10")
+    config_set("intake.shard_size", "5")
+    submit("Generate 30 retail transcripts")
+    result = tick(instance, env.ledger)
+    add_partitions(instance, result)
+    (first,) = result.run_requests
+    record_run(instance, first, DagsterRunStatus.STARTED)
+    assert not tick(instance, env.ledger).run_requests  # its one shard is running: the next waits
+    config_set(key, "2")
+    (second,) = tick(instance, env.ledger).run_requests
+    assert second.job_name == "generate_shard" and second.partition_key != first.partition_key
+
+
 @probe("intake.shard_size")
 def _shard_size(env: Env, key: str) -> None:
     instance = DagsterInstance.ephemeral()
