@@ -271,10 +271,10 @@ def test_a_request_survives_losing_a_host_and_the_host_gets_work_again(
     ]
     assert len(delivered) == COUNT and len({t["id"] for t in delivered}) == COUNT
 
-    # The lost host's slots: failed (a terminal state) naming it, at once or once its heartbeat went stale.
+    # The lost host's calls were transport faults: they cost time, not slots (its conversations went on on
+    # other hosts), so no slot failed naming it.
     lost = [r for r in rows if r.state == "failed" and victim_id in (r.reason or "")]
-    assert lost, Counter(r.state for r in rows)
-    lost_slots_settled_s = round(max(r.updated_at.timestamp() for r in lost) - killed_wall, 1)
+    assert not lost, [(r.slot_id, r.reason) for r in lost]
 
     # Who generated what: the lost host's work before the kill kept, none while it was away, some after.
     by_node = Counter(r.transcript["generation"]["node_id"] for r in rows if r.transcript is not None)
@@ -299,8 +299,7 @@ def test_a_request_survives_losing_a_host_and_the_host_gets_work_again(
         "failed_runs": sum(r.status == DagsterRunStatus.FAILURE for r in runs),
         "time_to_fulfil_s": fulfilled_s,
         "kill_to_work_resumed_elsewhere_s": resumed_elsewhere_s,
-        "lost_slots": len(lost),
-        "kill_to_lost_slots_settled_s": lost_slots_settled_s,
+        "slots_failed_for_the_lost_host": len(lost),
         "kill_to_heartbeat_stale_s": stale_s,
         "kill_to_returned_host_serving_s": back_to_work_s,
     }

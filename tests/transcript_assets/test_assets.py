@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance, materialize
 
-from transcript_assets.definitions import build_resources, defs
+from transcript_assets.definitions import build_resources, defs, known_node_ids, resources
 from transcript_assets.raw_transcripts import raw_transcripts
 from transcript_assets.request_exports import export_assets
 from transcript_assets.request_runner import RequestRunner
@@ -22,7 +22,12 @@ from transcript_foundry.state.state_db import TERMINAL_STATES
 
 def test_definitions_load() -> None:
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {
+    # one observable fleet/<id> asset per node known at load: the embedded default is one node, "local"
+    node_ids = known_node_ids(resources["llm_pool"])  # type: ignore[arg-type]
+    assert node_ids == ["local"]
+    assert keys == {f"fleet/{node_id}" for node_id in node_ids} | {
+        "fleet_summary",
+        "dataset_report",
         "raw_transcripts",
         "scrubbed_transcripts",
         "scored_transcripts",
