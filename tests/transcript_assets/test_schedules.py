@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -182,7 +183,10 @@ def test_retention_removes_old_shards_partitions_and_runs_only(ledger: Ledger, p
     assert instance.get_run_by_id(finished_run) is not None  # younger than 30 days: kept
     assert len(ledger.accepted_slots(old_id)) == 2  # the ledger keeps the outcome
 
-    config_set("schedules.retention_days", "0.00001")  # about a second: now the finished run is old
+    config_set("schedules.retention_days", "0.00001")  # 0.864 s: the finished run is old once that has passed
+    record = instance.get_run_record_by_id(finished_run)
+    assert record is not None and record.update_timestamp is not None
+    time.sleep(max(0.0, record.update_timestamp.timestamp() + 1.5 - time.time()))
     retention_cleanup.execute_in_process(instance=instance, resources={"ledger": ledger})
     assert instance.get_run_by_id(finished_run) is None
     assert instance.get_dynamic_partitions(SHARDS_PARTITION_NAME) == []
